@@ -1,0 +1,8 @@
+"""Processor obligations, partner by partner: staff, DPO contacts, sub-processors, breaches,
+access requests, retention. Its features arrive with their issues; the app factory calls init_app."""
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register compliance blueprints and deadline kinds (none yet)."""

@@ -1,0 +1,183 @@
+"""Fixtures: one migrated database per run (SQLite file, or PostgreSQL via TEST_DATABASE_URL),
+emptied after each test; an app context per test; factories; logged-in clients."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from cryptography.fernet import Fernet
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.factories import Factory
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+ON_POSTGRES = bool(TEST_DATABASE_URL)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """PostgreSQL-only tests are deselected on SQLite (never skipped: a skip fails the run)."""
+    if ON_POSTGRES:
+        return
+    kept, dropped = [], []
+    for item in items:
+        (dropped if item.get_closest_marker("postgres_only") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A skipped test is a failed test here: a missing tool must never pass CI silently."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped tests are not allowed in Vigie's suite: {report.longrepr}"
+
+
+def _reset_postgres(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on: an accidental SMTP send fails instead of leaving."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_config(data_dir: Path, database_url: str) -> dict[str, Any]:
+    return {
+        "ENV_NAME": "testing",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "DATA_DIR": str(data_dir),
+        "SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "ENCRYPTION_KEYS": [Fernet.generate_key().decode()],
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": _closed_port(),
+        "SERVER_NAME": None,
+    }
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if TEST_DATABASE_URL:
+        _reset_postgres(TEST_DATABASE_URL)
+        return TEST_DATABASE_URL
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'vigie-test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    from flask_migrate import upgrade
+
+    from vigie import create_app
+
+    application = create_app(make_config(tmp_path_factory.mktemp("data"), database_url))
+    with application.app_context():
+        upgrade()
+    yield application
+
+
+@pytest.fixture(autouse=True)
+def _context(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test that uses the app gets an app context and an empty database afterwards."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    app: Flask = request.getfixturevalue("app")
+    from vigie.extensions import db, limiter
+
+    with app.app_context():
+        yield
+        db.session.rollback()
+        db.session.remove()
+        _empty_database(db.engine)
+    limiter.reset()
+
+
+def _empty_database(engine: sa.Engine) -> None:
+    from vigie.extensions import db
+
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(sa.text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture
+def factory(app: Flask) -> Factory:
+    return Factory()
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+class WebClient:
+    """A test client that signs in through the login form and sends CSRF tokens like a browser."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def csrf(self) -> str:
+        page = self.client.get("/login").get_data(as_text=True)
+        match = CSRF_RE.search(page)
+        assert match, "no CSRF token on the page"
+        return match.group(1)
+
+    def login(self, email: str, password: str) -> Any:
+        return self.client.post(
+            "/login", data={"email": email, "password": password, "csrf_token": self.csrf()}
+        )
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        return self.client.get(url, **kwargs)
+
+    def post(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        token = self._token_from_session()
+        return self.client.post(url, data={**(data or {}), "csrf_token": token}, **kwargs)
+
+    def _token_from_session(self) -> str:
+        page = self.client.get("/").get_data(as_text=True)
+        match = CSRF_RE.search(page) or CSRF_RE.search(self.client.get("/login").get_data(as_text=True))
+        assert match
+        return match.group(1)
+
+
+@pytest.fixture
+def web(app: Flask) -> WebClient:
+    return WebClient(app.test_client())
+
+
+def sign_in(client: FlaskClient, user: Any) -> None:
+    """Put the user in the session directly (for tests that are not about logging in)."""
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+
+
+@pytest.fixture
+def sign_in_as(app: Flask) -> Any:
+    def make(user: Any) -> WebClient:
+        client = app.test_client()
+        sign_in(client, user)
+        return WebClient(client)
+
+    return make

@@ -1,0 +1,140 @@
+"""Account operations. They flush, never commit: the request or the CLI command commits once."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+
+from vigie.auth.models import ApiToken, User, UserRole
+from vigie.auth.passwords import hash_password, password_problem, verify_password
+from vigie.auth.roles import Role
+from vigie.database import utcnow
+from vigie.errors import Conflict, ValidationFailed
+from vigie.extensions import db
+from vigie.orgs.models import Organisation
+
+TOKEN_PREFIX = "vigie_"  # noqa: S105  (a marker, not a secret)
+
+
+def normalise_email(value: str) -> str:
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValidationFailed(
+            _("This e-mail address is not valid: %(reason)s", reason=str(exc)),
+            {"email": _("Enter an address such as name@example.fr.")},
+        ) from exc
+
+
+def parse_roles(values: Iterable[str]) -> set[Role]:
+    roles = set()
+    for value in values:
+        try:
+            roles.add(Role(value))
+        except ValueError as exc:
+            raise ValidationFailed(
+                _(
+                    "Unknown role %(role)s: choose among %(roles)s.",
+                    role=repr(value),
+                    roles=", ".join(r.value for r in Role),
+                ),
+                {"roles": _("Unknown role.")},
+            ) from exc
+    if not roles:
+        raise ValidationFailed(_("A user needs at least one role."), {"roles": _("Choose a role.")})
+    return roles
+
+
+def user_by_email(email: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+
+
+def create_user(
+    email: str, name: str, organisation: Organisation, roles: Iterable[str], password: str | None
+) -> User:
+    address = normalise_email(email)
+    parsed = parse_roles(roles)
+    if not name.strip():
+        raise ValidationFailed(_("A user needs a name."), {"name": _("Enter a name.")})
+    if password is not None:
+        problem = password_problem(password)
+        if problem:
+            raise ValidationFailed(problem, {"password": problem})
+    if user_by_email(address) is not None:
+        raise Conflict(
+            _("A user with the address %(email)s already exists.", email=address),
+            {"email": _("Already in use.")},
+        )
+    user = User(
+        email=address,
+        name=name.strip(),
+        organisation=organisation,
+        password_hash=hash_password(password) if password is not None else None,
+        role_rows=[UserRole(role=r) for r in sorted(parsed)],
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    problem = password_problem(password)
+    if problem:
+        raise ValidationFailed(problem, {"password": problem})
+    user.password_hash = hash_password(password)
+    user.session_version += 1
+    db.session.flush()
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user when the password matches an active account; the same time is spent otherwise."""
+    user = user_by_email(email)
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not ok or not user.active:
+        return None
+    user.last_login_at = utcnow()
+    return user
+
+
+def set_active(user: User, active: bool) -> None:
+    """Deactivation ends every session at the next request; API tokens are refused the same way."""
+    if user.active != active:
+        user.active = active
+        user.session_version += 1
+        db.session.flush()
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_api_token(user: User) -> tuple[ApiToken, str]:
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user=user, token_hash=_token_digest(plaintext), prefix=plaintext[:12])
+    db.session.add(token)
+    db.session.flush()
+    return token, plaintext
+
+
+def user_for_token(plaintext: str) -> User | None:
+    if not plaintext.startswith(TOKEN_PREFIX):
+        return None
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_digest(plaintext)))
+    if token is None or token.revoked_at is not None or not token.user.active:
+        return None
+    return token.user
+
+
+def user_for_session(session_id: str) -> User | None:
+    user_id, _sep, version = session_id.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user

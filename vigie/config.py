@@ -1,0 +1,166 @@
+"""Configuration classes, read from the environment when the app is created (never at import)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+
+
+class ConfigurationError(RuntimeError):
+    """The application cannot start with this configuration; the message says what to set."""
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class BaseConfig:
+    ENV_NAME = "base"
+    TESTING = False
+    DEBUG = False
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    BABEL_DEFAULT_LOCALE = "fr"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
+    LANGUAGES = ("fr", "en")
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = True
+    WTF_CSRF_TIME_LIMIT = None  # the session lifetime bounds the token
+    PERMANENT_SESSION_LIFETIME = 12 * 3600
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
+    LOGIN_RATE_LIMIT_PER_ADDRESS = "20 per 15 minutes"
+    PASSWORD_MIN_LENGTH = 12
+    SMTP_HOST = "localhost"
+    SMTP_PORT = 25
+    SMTP_USER: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_TLS = False
+    MAIL_FROM = "vigie@localhost"
+    BASE_URL = "http://127.0.0.1:5000"
+    WKHTMLTOPDF_PATH: str | None = None
+    SECRET_KEY: str | None = None
+    ENCRYPTION_KEYS: list[str] = []
+
+
+class DevelopmentConfig(BaseConfig):
+    ENV_NAME = "development"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+
+
+class TestingConfig(DevelopmentConfig):
+    ENV_NAME = "testing"
+    TESTING = True
+    # Argon2 at production cost would make every login in the suite slow; tests set it low.
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 1024
+
+
+class ProductionConfig(BaseConfig):
+    ENV_NAME = "production"
+
+
+CONFIGS: dict[str, type[BaseConfig]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def _dev_keys(data_dir: Path) -> dict[str, str]:
+    """Keys for a local trial, generated once and kept in the data directory."""
+    path = data_dir / "dev-keys.json"
+    if path.exists():
+        loaded: dict[str, str] = json.loads(path.read_text())
+        return loaded
+    keys = {"secret_key": secrets.token_urlsafe(48), "encryption_key": Fernet.generate_key().decode()}
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(keys))
+    path.chmod(0o600)
+    return keys
+
+
+def load_config(
+    default_data_dir: Path, env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Build the configuration dict from VIGIE_* variables, then apply explicit overrides."""
+    env = os.environ if env is None else env
+    overrides = dict(overrides or {})
+    env_name = overrides.pop("ENV_NAME", None) or env.get("VIGIE_ENV", "production")
+    if env_name not in CONFIGS:
+        raise ConfigurationError(
+            f"VIGIE_ENV={env_name!r} is unknown: use one of {', '.join(sorted(CONFIGS))}."
+        )
+    cls = CONFIGS[env_name]
+    cfg: dict[str, Any] = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
+
+    data_dir = Path(overrides.get("DATA_DIR") or env.get("VIGIE_DATA_DIR") or default_data_dir)
+    cfg["DATA_DIR"] = str(data_dir)
+    cfg["SQLALCHEMY_DATABASE_URI"] = env.get("VIGIE_DATABASE_URL") or (
+        f"sqlite:///{data_dir / 'vigie.sqlite3'}"
+    )
+    if env.get("VIGIE_SECRET_KEY"):
+        cfg["SECRET_KEY"] = env["VIGIE_SECRET_KEY"]
+    if env.get("VIGIE_ENCRYPTION_KEYS"):
+        cfg["ENCRYPTION_KEYS"] = [k.strip() for k in env["VIGIE_ENCRYPTION_KEYS"].split(",") if k.strip()]
+    for name in ("SMTP_HOST", "SMTP_USER", "SMTP_PASSWORD", "MAIL_FROM", "BASE_URL"):
+        if env.get(f"VIGIE_{name}"):
+            cfg[name] = env[f"VIGIE_{name}"]
+    if env.get("VIGIE_SMTP_PORT"):
+        try:
+            cfg["SMTP_PORT"] = int(env["VIGIE_SMTP_PORT"])
+        except ValueError as exc:
+            raise ConfigurationError("VIGIE_SMTP_PORT must be a port number.") from exc
+    cfg["SMTP_TLS"] = _bool(env.get("VIGIE_SMTP_TLS"), cfg["SMTP_TLS"])
+    if env.get("VIGIE_RATELIMIT_STORAGE_URL"):
+        cfg["RATELIMIT_STORAGE_URI"] = env["VIGIE_RATELIMIT_STORAGE_URL"]
+    if env.get("VIGIE_WKHTMLTOPDF"):
+        cfg["WKHTMLTOPDF_PATH"] = env["VIGIE_WKHTMLTOPDF"]
+
+    cfg.update(overrides)
+
+    if cls is not ProductionConfig and (not cfg.get("SECRET_KEY") or not cfg.get("ENCRYPTION_KEYS")):
+        keys = _dev_keys(Path(cfg["DATA_DIR"]))
+        cfg.setdefault("SECRET_KEY", None)
+        cfg["SECRET_KEY"] = cfg["SECRET_KEY"] or keys["secret_key"]
+        cfg["ENCRYPTION_KEYS"] = cfg.get("ENCRYPTION_KEYS") or [keys["encryption_key"]]
+    _check(cfg, production=cls is ProductionConfig)
+    return cfg
+
+
+def _check(cfg: dict[str, Any], production: bool) -> None:
+    if production:
+        secret = cfg.get("SECRET_KEY")
+        if not secret or secret in {"dev", "change-me", "secret"} or len(secret) < 32:
+            raise ConfigurationError(
+                "Vigie refuses to start in production without a secret key: set VIGIE_SECRET_KEY to "
+                "a random string of at least 32 characters (or VIGIE_ENV=development for a local trial)."
+            )
+        if not cfg.get("ENCRYPTION_KEYS"):
+            raise ConfigurationError(
+                "Vigie refuses to start in production without an encryption key: set "
+                "VIGIE_ENCRYPTION_KEYS to one or more Fernet keys, newest first, comma-separated "
+                "(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')."
+            )
+    for key in cfg["ENCRYPTION_KEYS"]:
+        try:
+            Fernet(key)
+        except (ValueError, TypeError) as exc:
+            raise ConfigurationError(
+                "VIGIE_ENCRYPTION_KEYS holds a value that is not a Fernet key "
+                "(32 url-safe base64-encoded bytes)."
+            ) from exc

@@ -1,0 +1,90 @@
+"""Demo data from the reference convention (a deliberation of the Communauté de communes Pays de
+Forcalquier-Montagne de Lure approving the Département des Alpes de Haute-Provence's convention)."""
+
+from __future__ import annotations
+
+from vigie.auth.models import User
+from vigie.auth.services import create_user, user_by_email
+from vigie.orgs.models import Organisation
+from vigie.orgs.services import add_person, create_organisation, organisation_by_siren
+
+# A demo password, printed by `vigie demo`: it only ever protects a local trial database.
+DEMO_PASSWORD = "demo-vigie-2025"  # noqa: S105
+
+# (name, kind, SIREN, address, computerised libraries)
+ORGANISATIONS = [
+    (
+        "Département des Alpes de Haute-Provence",
+        "controller",
+        "220400014",
+        "13 rue du Docteur Romieu, CS70216, 04995 Digne-les-Bains Cédex 9",
+        True,
+    ),
+    (
+        "Communauté de communes Pays de Forcalquier-Montagne de Lure",
+        "partner",
+        "240400440",
+        "1 place du Bourguet, 04300 Forcalquier",
+        True,
+    ),
+    ("Commune de Sisteron", "partner", "210402095", "Place de la République, 04200 Sisteron", True),
+    ("Commune de Riez", "partner", "210401667", "Place Maxime Javelly, 04500 Riez", False),
+    (
+        "Bibliothèque départementale des Hautes-Alpes",
+        "other",
+        "220500011",
+        "8 ter rue Capitaine de Bresson, 05000 Gap",
+        True,
+    ),
+    (
+        "Commission nationale de l'informatique et des libertés",
+        "other",
+        "130002694",
+        "3 place de Fontenoy, TSA 80715, 75334 Paris Cedex 07",
+        True,
+    ),
+]
+
+CONTROLLER = "220400014"
+FORCALQUIER = "240400440"
+SISTERON = "210402095"
+
+# (e-mail, name, organisation SIREN, role)
+USERS = [
+    ("admin@vigie.example", "Claire Administratrice", CONTROLLER, "admin"),
+    ("dpo@vigie.example", "Délégué à la protection des données", CONTROLLER, "dpo"),
+    ("bibliotheque@forcalquier.example", "Médiathèque intercommunale de Forcalquier", FORCALQUIER, "partner"),
+    ("bibliotheque@sisteron.example", "Médiathèque de Sisteron", SISTERON, "partner"),
+    ("copil@vigie.example", "Comité de pilotage", CONTROLLER, "committee"),
+    ("juridique@vigie.example", "Service juridique", CONTROLLER, "legal"),
+    ("auditeur@vigie.example", "Auditeur", CONTROLLER, "auditor"),
+]
+
+CONTACTS = [
+    (CONTROLLER, "Eliane BARREILLE", "Présidente du Conseil départemental", False),
+    (FORCALQUIER, "David GEHANT", "Président de la Communauté de communes", False),
+    (FORCALQUIER, "Responsable de la médiathèque intercommunale", "Directrice de bibliothèque", True),
+]
+
+
+def _organisation(siren: str) -> Organisation:
+    org = organisation_by_siren(siren)
+    assert org is not None, siren  # noqa: S101  (created just before)
+    return org
+
+
+def load_demo() -> list[tuple[str, str, str]]:
+    """Create what is missing; running it twice changes nothing. Returns (email, role, password)."""
+    for name, kind, siren, address, computerised in ORGANISATIONS:
+        if organisation_by_siren(siren) is None:
+            org = create_organisation(name, kind, siren, address, computerised)
+            for contact_siren, person, function, referent in CONTACTS:
+                if contact_siren == siren:
+                    add_person(org, person, function=function, is_digital_referent=referent)
+    logins = []
+    for email, name, siren, role in USERS:
+        user: User | None = user_by_email(email)
+        if user is None:
+            create_user(email, name, _organisation(siren), [role], DEMO_PASSWORD)
+        logins.append((email, role, DEMO_PASSWORD))
+    return logins

@@ -1,0 +1,1 @@
+"""Organisations (controller, partners, other bodies) and the people who work there."""
