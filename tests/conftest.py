@@ -3,10 +3,11 @@ emptied after each test; an app context per test; factories; logged-in clients."
 
 from __future__ import annotations
 
+import contextvars
 import os
-import re
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,27 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = f"skipped tests are not allowed in Vigie's suite: {report.longrepr}"
 
 
+@contextmanager
+def scratch_database(name: str, tmp_path: Path) -> Iterator[str]:
+    """A database of its own for a test that needs one (migrations, a live server): a SQLite file,
+    or on PostgreSQL a database created beside the test database and dropped afterwards."""
+    if not TEST_DATABASE_URL:
+        yield f"sqlite:///{tmp_path / (name + '.sqlite3')}"
+        return
+    base = sa.engine.make_url(TEST_DATABASE_URL)
+    scratch_name = f"{base.database}_{name}"
+    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{scratch_name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{scratch_name}"'))
+    try:
+        yield base.set(database=scratch_name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{scratch_name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def _reset_postgres(url: str) -> None:
     engine = sa.create_engine(url)
     with engine.begin() as conn:
@@ -73,6 +95,17 @@ def make_config(data_dir: Path, database_url: str) -> dict[str, Any]:
     }
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in a fresh context, as in production.
+
+    Flask reuses an app context that is already pushed, and every test pushes one: without this,
+    requests would share `g` (the signed-in user, the locale, CSRF tokens) and the test's session.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     if TEST_DATABASE_URL:
@@ -88,9 +121,14 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     from vigie import create_app
 
     application = create_app(make_config(tmp_path_factory.mktemp("data"), database_url))
+    application.test_client_class = IsolatedClient
     with application.app_context():
         upgrade()
     yield application
+    from vigie.extensions import db
+
+    with application.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)
@@ -127,20 +165,15 @@ def factory(app: Flask) -> Factory:
     return Factory()
 
 
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-
-
 class WebClient:
     """A test client that signs in through the login form and sends CSRF tokens like a browser."""
 
-    def __init__(self, client: FlaskClient) -> None:
+    def __init__(self, app: Flask, client: FlaskClient) -> None:
+        self.app = app
         self.client = client
 
     def csrf(self) -> str:
-        page = self.client.get("/login").get_data(as_text=True)
-        match = CSRF_RE.search(page)
-        assert match, "no CSRF token on the page"
-        return match.group(1)
+        return csrf_token(self.app, self.client)
 
     def login(self, email: str, password: str) -> Any:
         return self.client.post(
@@ -151,19 +184,25 @@ class WebClient:
         return self.client.get(url, **kwargs)
 
     def post(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
-        token = self._token_from_session()
-        return self.client.post(url, data={**(data or {}), "csrf_token": token}, **kwargs)
-
-    def _token_from_session(self) -> str:
-        page = self.client.get("/").get_data(as_text=True)
-        match = CSRF_RE.search(page) or CSRF_RE.search(self.client.get("/login").get_data(as_text=True))
-        assert match
-        return match.group(1)
+        return self.client.post(url, data={**(data or {}), "csrf_token": self.csrf()}, **kwargs)
 
 
 @pytest.fixture
 def web(app: Flask) -> WebClient:
-    return WebClient(app.test_client())
+    return WebClient(app, app.test_client())
+
+
+def csrf_token(app: Flask, client: FlaskClient) -> str:
+    """A valid CSRF token for the client's session, as a page would embed it."""
+    from flask import g, session
+    from flask_wtf.csrf import generate_csrf
+
+    with client.session_transaction() as stored, app.test_request_context():
+        g.pop("csrf_token", None)  # the test's app context may cache another client's token
+        session.update(stored)
+        token = str(generate_csrf())
+        stored.update(session)
+    return token
 
 
 def sign_in(client: FlaskClient, user: Any) -> None:
@@ -178,6 +217,6 @@ def sign_in_as(app: Flask) -> Any:
     def make(user: Any) -> WebClient:
         client = app.test_client()
         sign_in(client, user)
-        return WebClient(client)
+        return WebClient(app, client)
 
     return make

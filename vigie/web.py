@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Flask, render_template, request, session
+from flask import Blueprint, Flask, has_request_context, render_template, request, session
 from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -37,6 +37,8 @@ def home() -> str:
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        return "fr"  # CLI and background work speak the default language
     if current_user and current_user.is_authenticated and current_user.locale:
         return str(current_user.locale)
     lang = session.get("lang")

@@ -26,7 +26,7 @@ def normalise_email(value: str) -> str:
         return validate_email(value.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
         raise ValidationFailed(
-            _("This e-mail address is not valid: %(reason)s", reason=str(exc)),
+            _("The e-mail address %(email)s is not valid: %(reason)s", email=repr(value), reason=str(exc)),
             {"email": _("Enter an address such as name@example.fr.")},
         ) from exc
 

@@ -12,6 +12,7 @@ from vigie.extensions import db
 from vigie.orgs import services
 from vigie.orgs.forms import OrganisationForm
 from vigie.orgs.models import Organisation
+from vigie.pdf import pdf_response, render_pdf
 
 bp = Blueprint("orgs", __name__, url_prefix="/organisations")
 
@@ -32,6 +33,14 @@ def index() -> str:
 def show(org_id: int) -> str:
     org = db.get_or_404(Organisation, org_id)
     return render_template("orgs/show.html", org=org)
+
+
+@bp.route("/<int:org_id>/sheet.pdf")
+@requires(Permission.ORGS_VIEW, org_arg="org_id")
+def sheet(org_id: int) -> Response:
+    """The organisation sheet as a PDF (or, without a converter, the printable page)."""
+    org = db.get_or_404(Organisation, org_id)
+    return pdf_response(render_pdf("pdf/organisation.html", org=org), f"organisation-{org.id}.pdf")
 
 
 @bp.route("/new", methods=["GET", "POST"])
