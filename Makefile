@@ -22,7 +22,7 @@ system-deps:
 	./scripts/install-system-deps.sh
 
 translations:
-	$(BIN)/pybabel compile -q -d vigie/translations
+	$(BIN)/pybabel compile -d vigie/translations
 
 demo: install
 	$(DEV) $(BIN)/vigie db upgrade
