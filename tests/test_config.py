@@ -91,7 +91,7 @@ LIMIT_SCRIPT = """
 import sys
 from vigie import create_app
 from flask_migrate import upgrade
-app = create_app({"ENV_NAME": "testing", "WTF_CSRF_ENABLED": False})
+app = create_app({"ENV_NAME": "testing", "WTF_CSRF_ENABLED": False, "RATELIMIT_KEY_PREFIX": sys.argv[3]})
 with app.app_context():
     upgrade()
 client = app.test_client()
@@ -104,12 +104,13 @@ print(" ".join(map(str, statuses)))
 def test_rate_limits_are_shared_between_workers_through_redis(tmp_path: Path) -> None:
     """Two processes (two gunicorn workers) count failed logins in the same Redis storage."""
     storage = "redis://127.0.0.1:6379/0"
-    email = f"limit-{uuid.uuid4().hex}@example.fr"
+    email = "someone@example.fr"
+    prefix = f"vigie-test-{uuid.uuid4().hex}"  # this run's counters only, whatever ran before
     env = _clean_env(tmp_path, VIGIE_RATELIMIT_STORAGE_URL=storage)
 
     def worker(attempts: int) -> list[int]:
         out = subprocess.run(
-            [sys.executable, "-c", LIMIT_SCRIPT, email, str(attempts)],
+            [sys.executable, "-c", LIMIT_SCRIPT, email, str(attempts), prefix],
             env=env,
             capture_output=True,
             text=True,
@@ -120,6 +121,7 @@ def test_rate_limits_are_shared_between_workers_through_redis(tmp_path: Path) ->
 
     assert worker(3) == [401, 401, 401]
     assert worker(3) == [401, 401, 429]  # the second worker sees the first one's failures
-    keys = redis.Redis.from_url(storage).keys(f"*{email}*")
-    assert keys, "the limit should be stored in Redis"
-    redis.Redis.from_url(storage).delete(*keys)
+    with redis.Redis.from_url(storage) as client:
+        keys = client.keys(f"*{prefix}*")
+        assert any(email.encode() in key for key in keys), "the limits should be stored in Redis"
+        client.delete(*keys)

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 from vigie.api.errors import error_response
 from vigie.auth.access import can, enforce_access, is_api_request, requires
 from vigie.auth.forms import EmptyForm, LanguageForm
-from vigie.auth.roles import Permission, Role
+from vigie.auth.roles import ROLE_LABELS, Permission, Role
 from vigie.errors import DomainError
 from vigie.extensions import db
 from vigie.timeutil import to_paris
@@ -114,6 +114,7 @@ def template_helpers() -> dict[str, Any]:
         "can": lambda perm, org=None: can(current_user, Permission(perm), org),
         "Permission": Permission,
         "Role": Role,
+        "role_label": lambda role: str(ROLE_LABELS[Role(role)]),
         "current_locale": str(get_locale()),
         "language_form": LanguageForm(language=str(get_locale()), next=request.full_path),
         "logout_form": EmptyForm(),

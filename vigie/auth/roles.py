@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 
+from flask_babel import lazy_gettext as _l
+
 
 class Role(enum.StrEnum):
     ADMIN = "admin"
@@ -46,3 +48,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 
 # Roles whose permissions reach only their own organisation's records (the tenant boundary).
 TENANT_SCOPED_ROLES: frozenset[Role] = frozenset({Role.PARTNER})
+
+ROLE_LABELS = {
+    Role.ADMIN: _l("administrator"),
+    Role.DPO: _l("data protection officer"),
+    Role.PARTNER: _l("partner library"),
+    Role.COMMITTEE: _l("steering committee"),
+    Role.LEGAL: _l("legal service"),
+    Role.AUDITOR: _l("auditor"),
+}

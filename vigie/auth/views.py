@@ -83,8 +83,11 @@ def login() -> Response | str | tuple[str, int]:
 def logout() -> Response:
     form = EmptyForm()
     if form.validate_on_submit():
+        lang = session.get("lang")
         logout_user()
         session.clear()
+        if lang:
+            session["lang"] = lang  # the sign-in page stays in the language the user chose
         flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
 
