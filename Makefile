@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEV := VIGIE_ENV=development
 
-.PHONY: demo test install install-test system-deps translations lint
+.PHONY: demo test install install-test system-deps translations translations-update lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,13 @@ install-test: $(BIN)/python system-deps
 system-deps:
 	./scripts/install-system-deps.sh
 
+# Compile the catalogs (.po -> .mo; the .mo files are not versioned). `pybabel -q`: the option is global.
 translations:
-	$(BIN)/pybabel compile -d vigie/translations
+	$(BIN)/pybabel -q compile -d vigie/translations
+
+# After changing translatable strings: re-extract, merge into the catalogs, then translate the new entries.
+translations-update:
+	./scripts/update-translations.sh
 
 demo: install
 	$(DEV) $(BIN)/vigie db upgrade

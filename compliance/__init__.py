@@ -5,4 +5,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register compliance blueprints and deadline kinds (none yet)."""
+    """Register the compliance deadline kinds (and, as they come, its blueprints)."""
+    from compliance import deadline_kinds
+
+    deadline_kinds.register()

@@ -5,4 +5,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register governance blueprints and deadline kinds (none yet)."""
+    """Register the governance deadline kinds (and, as they come, its blueprints)."""
+    from governance import deadline_kinds
+
+    deadline_kinds.register()

@@ -18,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.factories import Factory
+from tests.smtp import smtp_server_fixture  # noqa: F401  (the `smtp_server` fixture)
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 ON_POSTGRES = bool(TEST_DATABASE_URL)

@@ -32,6 +32,8 @@ def only(anon: int, allowed: int, roles: tuple[str, ...], refused: int = 403) ->
 EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("static", "GET"): row(200, 200),
     ("web.home", "GET"): row(302, 200),
+    # Every signed-in user (Permission.SELF); visible_deadlines() scopes the rows (test_dashboard.py).
+    ("deadlines.index", "GET"): row(302, 200),
     ("auth.login", "GET"): row(200, 302),
     ("auth.login", "POST"): row(400, 302),
     ("auth.logout", "POST"): row(302, 302),
@@ -47,9 +49,16 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("api.organisations", "GET"): row(401, 200),
     ("api.organisation", "GET"): row(401, 200, partner=403),
     ("api.create_organisation", "POST"): only(401, 422, ("admin",)),
+    ("api.deadlines", "GET"): row(401, 200),
+    ("api.deadline", "GET"): row(401, 404),  # URL_ARGS names no deadline: as absent as another's
+    ("feeds.calendar", "GET"): row(404, 404),  # the token is the credential: an unknown one is a 404
+    ("feeds.settings", "GET"): row(302, 200),
+    ("feeds.create_token", "POST"): row(302, 200),
+    ("feeds.revoke_token", "POST"): row(302, 302),
+    ("feeds.csv", "GET"): row(302, 200),
 }
 
-URL_ARGS = {"filename": "vigie.css"}
+URL_ARGS = {"deadline_id": 999999, "token": "vcal_not-a-token", "filename": "vigie.css"}
 
 
 def test_table_covers_every_route(app: Flask) -> None:

@@ -4,6 +4,7 @@ still gets a printable page (never a 500)."""
 
 from __future__ import annotations
 
+import html
 import io
 import logging
 import shutil
@@ -150,9 +151,10 @@ def test_missing_converter_gives_printable_page_not_500(app, factory, sign_in_as
     assert "Content-Disposition" not in response.headers
     page = response.get_data(as_text=True)
     assert 'class="pdf-notice"' in page
-    assert "The PDF could not be produced." in page
-    assert "wkhtmltopdf" in page  # the reason
-    assert "print it from your browser" in page
+    text = html.unescape(page)
+    assert "Le PDF n'a pas pu être produit." in text  # French, the default language
+    assert "wkhtmltopdf" in text  # the reason
+    assert "imprimez-la depuis votre navigateur" in text
     assert "&lt;" not in page  # the document is served as markup, not escaped around the notice
     assert page.count("<body>") == 1
     assert page.index("<body>") < page.index('class="pdf-notice"')

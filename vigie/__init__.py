@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application: configuration, extensions, blueprints, hooks (in that order)."""
-    from vigie import crypto, web
+    from vigie import crypto, mail, web
     from vigie.audit import recorder
     from vigie.config import load_config
     from vigie.database import render_migration_type
@@ -44,6 +44,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=web.select_locale, default_timezone="Europe/Paris")
     limiter.init_app(app)
     crypto.init_app(app)
+    mail.init_app(app)
     recorder.register(sa_orm.Session)
 
     _register_models()
@@ -51,10 +52,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from vigie.audit.views import bp as audit_bp
     from vigie.auth import loaders  # noqa: F401  (registers the user loaders)
     from vigie.auth.views import bp as auth_bp
+    from vigie.deadlines import api as _deadlines_api  # noqa: F401  (adds its routes to the API)
+    from vigie.deadlines.feeds import bp as feeds_bp
+    from vigie.deadlines.views import bp as deadlines_bp
     from vigie.orgs.views import bp as orgs_bp
 
     web.register(app)
-    for bp in (auth_bp, orgs_bp, audit_bp, api_bp):
+    for bp in (auth_bp, orgs_bp, audit_bp, deadlines_bp, feeds_bp, api_bp):
         app.register_blueprint(bp)
 
     import compliance
@@ -80,4 +84,7 @@ def _register_models() -> None:
     """Import every model module so metadata (and Alembic) sees all tables."""
     from vigie.audit import models as _audit  # noqa: F401
     from vigie.auth import models as _auth  # noqa: F401
+    from vigie.deadlines import feed_tokens as _feed_tokens  # noqa: F401
+    from vigie.deadlines import models as _deadlines  # noqa: F401
+    from vigie.mail import models as _mail  # noqa: F401
     from vigie.orgs import models as _orgs  # noqa: F401

@@ -193,7 +193,14 @@ def demo() -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for group in (orgs_cli, users_cli, tokens_cli, keys_cli, audit_cli, demo):
+    from vigie.deadlines.cli import deadlines_cli
+    from vigie.deadlines.notify_cli import notify_command
+    from vigie.mail.cli import mail_cli
+
+    if "notify" not in deadlines_cli.commands:
+        deadlines_cli.add_command(notify_command)
+
+    for group in (orgs_cli, users_cli, tokens_cli, keys_cli, audit_cli, deadlines_cli, mail_cli, demo):
         app.cli.add_command(group)
 
 

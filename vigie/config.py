@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import holidays
 from cryptography.fernet import Fernet
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class ConfigurationError(RuntimeError):
@@ -54,6 +59,10 @@ class BaseConfig:
     WKHTMLTOPDF_PATH: str | None = None
     SECRET_KEY: str | None = None
     ENCRYPTION_KEYS: list[str] = []
+    # Working-day calendar (vigie.deadlines.calendar): None is metropolitan France; a `holidays`
+    # subdivision adds its local holidays ("57" Moselle, "6AE" Alsace: Good Friday, 26 December).
+    HOLIDAY_SUBDIVISION: str | None = None
+    CLOSURE_DAYS: tuple[date, ...] = ()  # the Département's extra closure days
 
 
 class DevelopmentConfig(BaseConfig):
@@ -130,6 +139,10 @@ def load_config(
         cfg["RATELIMIT_STORAGE_URI"] = env["VIGIE_RATELIMIT_STORAGE_URL"]
     if env.get("VIGIE_WKHTMLTOPDF"):
         cfg["WKHTMLTOPDF_PATH"] = env["VIGIE_WKHTMLTOPDF"]
+    if env.get("VIGIE_HOLIDAY_SUBDIVISION"):
+        cfg["HOLIDAY_SUBDIVISION"] = _subdivision(env["VIGIE_HOLIDAY_SUBDIVISION"].strip())
+    if env.get("VIGIE_CLOSURE_DAYS"):
+        cfg["CLOSURE_DAYS"] = _closure_days(env["VIGIE_CLOSURE_DAYS"])
 
     cfg.update(overrides)
 
@@ -140,6 +153,34 @@ def load_config(
         cfg["ENCRYPTION_KEYS"] = cfg.get("ENCRYPTION_KEYS") or [keys["encryption_key"]]
     _check(cfg, production=cls is ProductionConfig)
     return cfg
+
+
+def _subdivision(value: str) -> str:
+    # Checked at start-up: an unknown code would otherwise fail at the first deadline computed.
+    known = (*holidays.France.subdivisions, *holidays.France.subdivisions_aliases)
+    if value not in known:
+        raise ConfigurationError(
+            f"VIGIE_HOLIDAY_SUBDIVISION={value!r} is not a French subdivision known to the holidays "
+            f"package: use one of {', '.join(sorted(known))} (e.g. 57 for Moselle, 6AE for Alsace)."
+        )
+    return value
+
+
+def _closure_days(value: str) -> tuple[date, ...]:
+    days = set()
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        # Only YYYY-MM-DD: date.fromisoformat alone would also take 20250508 or 2025-W19-4.
+        try:
+            day = date.fromisoformat(item) if _ISO_DATE.fullmatch(item) else None
+        except ValueError:  # well-formed but impossible, e.g. 2025-02-30
+            day = None
+        if day is None:
+            raise ConfigurationError(
+                f"VIGIE_CLOSURE_DAYS holds {item!r}, which is not a date: list the closure days as "
+                "YYYY-MM-DD, comma-separated (e.g. 2025-05-02,2025-12-24)."
+            )
+        days.add(day)
+    return tuple(sorted(days))
 
 
 def _check(cfg: dict[str, Any], production: bool) -> None:

@@ -33,7 +33,12 @@ CSP = (
 @bp.route("/")
 @requires(Permission.SELF)
 def home() -> str:
-    return render_template("vigie/home.html")
+    # The DPO's dashboard, a partner's own deadlines, or a summary: vigie.deadlines.views decides.
+    # (Imported here: this edit stays inside the view, and the shell module loads nothing more.)
+    from vigie.database import utcnow
+    from vigie.deadlines.views import home_context
+
+    return render_template("vigie/home.html", **home_context(current_user, utcnow()))
 
 
 def select_locale() -> str:

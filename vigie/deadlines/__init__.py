@@ -1,0 +1,1 @@
+"""Deadlines: the one clock mechanism, the working-day calendar, reminders, dashboards, feeds."""
