@@ -155,3 +155,27 @@ def test_two_concurrent_runs_send_each_reminder_once(
     assert len(messages) == 2 * count  # the librarian and the DPO, once per deadline
     assert len(set(messages)) == len(messages)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Deadline)) == count
+
+
+def test_reminders_survive_an_smtp_outage(app: Flask, people: dict[str, Any], smtp_server: Any) -> None:
+    """SMTP down during `notify`: the reminders are queued, then delivered once when it is back."""
+    smtp_server.stop()
+    services.open_deadline("access.inquiry", people["library"], "Demande 12", NOW - timedelta(hours=1))
+    db.session.commit()
+    assert notify(now=datetime.now(UTC)).emails == 2
+    assert smtp_server.messages == []
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 2
+
+    smtp_server.start()
+    runner = app.test_cli_runner()
+    later = datetime.now(UTC) + timedelta(hours=1)
+    from vigie.mail.services import send_pending
+
+    assert send_pending(now=later).sent == 2
+    assert sorted(m["To"] for m in smtp_server.messages) == sorted(
+        [people["librarian"].email, people["dpo"].email]
+    )
+    result = runner.invoke(args=["mail", "send-pending"])
+    assert result.exit_code == 0 and result.output.startswith("0 sent")
+    assert notify(now=datetime.now(UTC)).reminders == 0  # and no second reminder
+    assert len(smtp_server.messages) == 2

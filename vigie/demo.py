@@ -3,8 +3,11 @@ Forcalquier-Montagne de Lure approving the Département des Alpes de Haute-Prove
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from vigie.auth.models import User
 from vigie.auth.services import create_user, user_by_email
+from vigie.database import utcnow
 from vigie.orgs.models import Organisation
 from vigie.orgs.services import add_person, create_organisation, organisation_by_siren
 
@@ -73,6 +76,58 @@ def _organisation(siren: str) -> Organisation:
     return org
 
 
+def _demo_deadlines() -> None:
+    """A few clocks, relative to today, so the dashboards show something on a first visit."""
+    import sqlalchemy as sa
+
+    from vigie.deadlines.calendar import calendar_for_app, end_of_day, working_days_deadline
+    from vigie.deadlines.models import Deadline
+    from vigie.deadlines.services import open_deadline
+    from vigie.extensions import db
+
+    now = utcnow()
+    cal = calendar_for_app()
+    inquiry_date, inquiry_due = working_days_deadline(now - timedelta(days=1), 3, cal)
+    review_date = (now + timedelta(days=20)).date()
+    wanted = [
+        (
+            "processor.dpo_contact",
+            SISTERON,
+            "Coordonnées du DPO de la commune de Sisteron",
+            now - timedelta(days=30),
+            None,
+        ),
+        (
+            "access.inquiry",
+            FORCALQUIER,
+            "Demande d'accès : informations détenues par la médiathèque",
+            inquiry_due,
+            inquiry_date,
+        ),
+        (
+            "processor.staff_review",
+            FORCALQUIER,
+            "Revue annuelle des habilitations",
+            end_of_day(review_date),
+            review_date,
+        ),
+        (
+            "convention.evaluation",
+            FORCALQUIER,
+            "Évaluation du service avant l'échéance de la convention",
+            end_of_day(date(2028, 10, 31)),
+            date(2028, 10, 31),
+        ),
+    ]
+    for kind, siren, title, due_at, due_date in wanted:
+        org = _organisation(siren)
+        exists = db.session.scalar(
+            sa.select(Deadline.id).where(Deadline.kind == kind, Deadline.organisation_id == org.id)
+        )
+        if exists is None:
+            open_deadline(kind, org, title, due_at, due_date=due_date)
+
+
 def load_demo() -> list[tuple[str, str, str]]:
     """Create what is missing; running it twice changes nothing. Returns (email, role, password)."""
     for name, kind, siren, address, computerised in ORGANISATIONS:
@@ -87,4 +142,5 @@ def load_demo() -> list[tuple[str, str, str]]:
         if user is None:
             create_user(email, name, _organisation(siren), [role], DEMO_PASSWORD)
         logins.append((email, role, DEMO_PASSWORD))
+    _demo_deadlines()
     return logins
