@@ -5,7 +5,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the compliance deadline kinds (and, as they come, its blueprints)."""
+    """Register the compliance deadline kinds, models, pages and API routes."""
     from compliance import deadline_kinds
+    from compliance.access_requests import models as _request_models  # noqa: F401  (tables for Alembic)
+    from compliance.breaches import models as _breach_models  # noqa: F401
 
     deadline_kinds.register()
