@@ -5,7 +5,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the governance deadline kinds (and, as they come, its blueprints)."""
+    """Register the governance deadline kinds, models, pages and API routes."""
     from governance import deadline_kinds
+    from governance.bodies import models as _body_models  # noqa: F401  (tables for Alembic)
 
     deadline_kinds.register()

@@ -28,6 +28,10 @@ class User(Audited, UserMixin, TimestampMixin, Base):
     # Bumped to end every session of the user (deactivation, password change).
     session_version: Mapped[int] = mapped_column(default=1)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Audited on the account itself, so the trail names the account whose password or roles changed
+    # (the password hash and the user_role rows alone would not say whose).
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    roles_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     role_rows: Mapped[list[UserRole]] = relationship(
@@ -71,6 +75,8 @@ class ApiToken(Audited, Base):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     prefix: Mapped[str] = mapped_column(sa.String(12))
+    # What the owner calls it ("export script"), so that they know which one to revoke.
+    name: Mapped[str | None] = mapped_column(sa.String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
