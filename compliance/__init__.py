@@ -9,5 +9,8 @@ def init_app(app: Flask) -> None:
     from compliance import deadline_kinds
     from compliance.access_requests import models as _request_models  # noqa: F401  (tables for Alembic)
     from compliance.breaches import models as _breach_models  # noqa: F401
+    from compliance.processor import models as _processor_models  # noqa: F401
 
     deadline_kinds.register()
+
+    from compliance.processor import api as _processor_api  # noqa: F401  (adds its routes to the API)

@@ -48,6 +48,12 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("api.me", "GET"): row(401, 200),
     ("api.organisations", "GET"): row(401, 200),
     ("api.organisation", "GET"): row(401, 200, partner=403),
+    # The processor file: compliance roles only; a partner never reaches another partner's file.
+    ("api.grant_staff", "POST"): only(401, 422, ("dpo",)),
+    ("api.revoke_staff", "POST"): only(401, 404, ("dpo", "partner")),
+    ("api.staff_list", "GET"): only(401, 200, ("dpo", "auditor")),
+    ("api.put_dpo", "PUT"): only(401, 422, ("dpo",)),
+    ("api.sub_processors", "GET"): only(401, 200, ("dpo", "auditor")),
     ("api.create_organisation", "POST"): only(401, 422, ("admin",)),
     ("api.deadlines", "GET"): row(401, 200),
     ("api.deadline", "GET"): row(401, 404),  # URL_ARGS names no deadline: as absent as another's
@@ -58,7 +64,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("feeds.csv", "GET"): row(302, 200),
 }
 
-URL_ARGS = {"deadline_id": 999999, "token": "vcal_not-a-token", "filename": "vigie.css"}
+URL_ARGS = {"deadline_id": 999999, "token": "vcal_not-a-token", "filename": "vigie.css", "grant_id": 999999}
 
 
 def test_table_covers_every_route(app: Flask) -> None:
@@ -102,9 +108,9 @@ def test_route_authorisation(
     if method == "GET":
         response = client.get(url, headers=headers)
     elif endpoint.startswith("api."):
-        response = client.post(url, json={}, headers=headers)
+        response = client.open(url, method=method, json={}, headers=headers)
     else:
         token = csrf_token(app, client)
-        response = client.post(url, data={"csrf_token": token}, headers=headers)
+        response = client.open(url, method=method, data={"csrf_token": token}, headers=headers)
     response.close()  # static files are streamed: close them
     assert response.status_code == expected, response.get_data(as_text=True)[:500]

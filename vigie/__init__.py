@@ -58,14 +58,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from vigie.orgs.views import bp as orgs_bp
 
     web.register(app)
-    for bp in (auth_bp, orgs_bp, audit_bp, deadlines_bp, feeds_bp, api_bp):
+    for bp in (auth_bp, orgs_bp, audit_bp, deadlines_bp, feeds_bp):
         app.register_blueprint(bp)
 
     import compliance
     import governance
 
+    # The features register their pages, their deadline kinds and their API routes; the API
+    # blueprint is registered after them, once it holds every route.
     compliance.init_app(app)
     governance.init_app(app)
+    app.register_blueprint(api_bp)
 
     from vigie.auth.access import undeclared_endpoints
 
