@@ -22,6 +22,10 @@ def _events(entity: str | None = None) -> list[AuditEvent]:
     return list(db.session.scalars(stmt))
 
 
+def person_events_ids_are_set(person_id: int) -> bool:
+    return {e.entity_id for e in _events("person")} == {str(person_id)}
+
+
 def test_create_update_delete_are_recorded_with_field_names(factory: Any) -> None:
     org = factory.org("partner", name="Commune de Manosque")
     person = add_person(org, "Jean Secret", email="jean@example.fr", function="Directeur")
@@ -34,7 +38,8 @@ def test_create_update_delete_are_recorded_with_field_names(factory: Any) -> Non
     org_events = _events("organisation")
     assert [e.action for e in org_events] == ["create", "update"]
     assert org_events[1].fields == "address"
-    assert org_events[1].entity_id == str(org.id)
+    assert org_events[0].entity_id == org_events[1].entity_id == str(org.id)
+    assert person_events_ids_are_set(person.id)
     assert org_events[0].organisation_id == org.id
     person_events = _events("person")
     assert [e.action for e in person_events] == ["create", "delete"]

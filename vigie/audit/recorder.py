@@ -62,10 +62,11 @@ def _organisation_of(obj: Any) -> int | None:
 
 
 def _entity_id(obj: Any) -> str | None:
-    identity = sa.inspect(obj).identity
-    if not identity:
+    # From the instance, not its identity key: new objects only get that after the flush ends.
+    key = sa.inspect(obj).mapper.primary_key_from_instance(obj)
+    if any(part is None for part in key):
         return None
-    return ",".join(str(part) for part in identity)
+    return ",".join(str(part) for part in key)
 
 
 def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
