@@ -11,3 +11,28 @@ def init_app(app: Flask) -> None:
     from governance.conventions import models as _convention_models  # noqa: F401
 
     deadline_kinds.register()
+
+    from governance.cli import governance_cli
+
+    if "governance" not in app.cli.commands:
+        app.cli.add_command(governance_cli)
+
+    from governance.bodies import api as _governance_api  # noqa: F401  (adds its routes to the API)
+    from governance.bodies.exports import bp as exports_bp
+    from governance.bodies.views import bp as governance_bp
+
+    app.register_blueprint(governance_bp)
+    app.register_blueprint(exports_bp)
+
+    from governance.conventions import api as _convention_api  # noqa: F401
+    from governance.conventions.views import bp as conventions_bp
+
+    app.register_blueprint(conventions_bp)
+
+    from governance.conventions.reference import load_reference_convention
+    from governance.conventions.views import conventions_panel
+    from vigie.demo import register_demo_loader
+    from vigie.panels import register_panel
+
+    register_demo_loader(load_reference_convention)  # `vigie demo`: the reference convention first
+    register_panel(conventions_panel)  # the home page's conventions panel

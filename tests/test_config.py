@@ -125,3 +125,22 @@ def test_rate_limits_are_shared_between_workers_through_redis(tmp_path: Path) ->
         keys = client.keys(f"*{prefix}*")
         assert any(email.encode() in key for key in keys), "the limits should be stored in Redis"
         client.delete(*keys)
+
+
+def test_late_thresholds_and_upload_limit_from_the_environment(tmp_path: Path) -> None:
+    cfg = load_config(
+        tmp_path,
+        env={
+            "VIGIE_ENV": "development",
+            "VIGIE_BREACH_REPORT_LATE_HOURS": "12",
+            "VIGIE_ACCESS_FORWARD_LATE_HOURS": "48",
+            "VIGIE_UPLOAD_MAX_BYTES": "2048",
+        },
+    )
+    assert (cfg["BREACH_REPORT_LATE_HOURS"], cfg["ACCESS_FORWARD_LATE_HOURS"], cfg["UPLOAD_MAX_BYTES"]) == (
+        12,
+        48,
+        2048,
+    )
+    with pytest.raises(ConfigurationError, match="VIGIE_BREACH_REPORT_LATE_HOURS"):
+        load_config(tmp_path, env={"VIGIE_ENV": "development", "VIGIE_BREACH_REPORT_LATE_HOURS": "soon"})

@@ -401,7 +401,8 @@ def test_the_dashboard_query_count_does_not_grow_with_the_data(
     with_a_thousand = measure()
 
     assert with_a_thousand == with_ten
-    assert max(with_ten.values()) <= 8, with_ten
+    # The home page also holds the features' panels (breaches awaiting acknowledgement…): one query each.
+    assert max(with_ten.values()) <= 10, with_ten
     print(f"SQL queries per request, 10 and 1,000 deadlines: {with_ten}")
 
     # And the list is paginated: fifty rows a page, the rest behind "next".

@@ -195,3 +195,15 @@ def test_invitation_ics(factory: Any) -> None:
     assert event.decoded("dtstart") == DAY.astimezone(UTC)
     assert str(event["location"]) == "Hôtel de Ville de Forcalquier"
     assert "1. Convention" in str(event["description"])
+
+
+def test_cli_opens_the_yearly_duties(app: Any, factory: Any) -> None:
+    factory.org("controller")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["governance", "duties", "--year", "2026"])
+    assert result.exit_code == 0, result.output
+    kinds = set(db.session.scalars(sa.select(Deadline.kind).where(Deadline.due_date == date(2026, 12, 31))))
+    assert kinds == {"governance.yearly_meeting", "governance.professional_day"}
+    assert runner.invoke(args=["governance", "duties", "--year", "2026"]).exit_code == 0  # idempotent
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Deadline)) == 2
+    assert runner.invoke(args=["governance", "duties", "--year", "1900"]).exit_code == 2

@@ -48,9 +48,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     recorder.register(sa_orm.Session)
 
     _register_models()
+    from vigie.admin.views import bp as admin_bp
     from vigie.api.views import bp as api_bp
     from vigie.audit.views import bp as audit_bp
     from vigie.auth import loaders  # noqa: F401  (registers the user loaders)
+    from vigie.auth.account_views import bp as account_bp
     from vigie.auth.views import bp as auth_bp
     from vigie.deadlines import api as _deadlines_api  # noqa: F401  (adds its routes to the API)
     from vigie.deadlines.feeds import bp as feeds_bp
@@ -58,7 +60,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from vigie.orgs.views import bp as orgs_bp
 
     web.register(app)
-    for bp in (auth_bp, orgs_bp, audit_bp, deadlines_bp, feeds_bp):
+    for bp in (auth_bp, account_bp, admin_bp, orgs_bp, audit_bp, deadlines_bp, feeds_bp):
         app.register_blueprint(bp)
 
     import compliance
@@ -86,7 +88,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _register_models() -> None:
     """Import every model module so metadata (and Alembic) sees all tables."""
     from vigie.audit import models as _audit  # noqa: F401
+    from vigie.auth import account_tokens as _account_tokens  # noqa: F401
+    from vigie.auth import login_log as _login_log  # noqa: F401
     from vigie.auth import models as _auth  # noqa: F401
+    from vigie.auth import twofactor as _twofactor  # noqa: F401
     from vigie.deadlines import feed_tokens as _feed_tokens  # noqa: F401
     from vigie.deadlines import models as _deadlines  # noqa: F401
     from vigie.mail import models as _mail  # noqa: F401

@@ -125,6 +125,30 @@ def users_activate(email: str) -> None:
     _set_active(email, True)
 
 
+@users_cli.command("reset-two-factor")
+@click.option("--email", required=True)
+@with_appcontext
+@command_errors
+def users_reset_two_factor(email: str) -> None:
+    """Remove a user's second factor (a lost phone, the last administrator locked out); their sessions end.
+    They set it up again at their next sign-in."""
+    from vigie.auth.notifications import second_factor_reset
+    from vigie.auth.services import user_by_email
+    from vigie.auth.twofactor import reset_second_factor
+    from vigie.database import utcnow
+    from vigie.errors import NotFound
+    from vigie.extensions import db
+
+    user = user_by_email(email)
+    if user is None:
+        raise NotFound(f"Aucun utilisateur n'a l'adresse {email}.")
+    found = reset_second_factor(user)
+    if found:
+        second_factor_reset(user, utcnow())
+    db.session.commit()
+    click.echo(f"{user.email}: {'second factor removed' if found else 'no second factor was set up'}")
+
+
 @tokens_cli.command("create")
 @click.option("--email", required=True)
 @with_appcontext

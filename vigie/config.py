@@ -49,6 +49,28 @@ class BaseConfig:
     LOGIN_RATE_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
     LOGIN_RATE_LIMIT_PER_ADDRESS = "20 per 15 minutes"
     PASSWORD_MIN_LENGTH = 12
+    # Sessions (vigie.auth.sessions): signed out after this long without a request, and this long after
+    # signing in whatever the activity (VIGIE_SESSION_IDLE_MINUTES, VIGIE_SESSION_LIFETIME_HOURS).
+    SESSION_IDLE_TIMEOUT = 30 * 60  # seconds
+    SESSION_LIFETIME = 12 * 3600  # seconds
+    # Two-factor authentication (vigie.auth.twofactor): mandatory for these roles when TOTP_REQUIRED
+    # (VIGIE_TOTP_REQUIRED; on in production, off in development so the demo needs no authenticator).
+    TOTP_REQUIRED = False
+    TOTP_REQUIRED_ROLES: tuple[str, ...] = ("admin", "dpo")
+    TOTP_ISSUER = "Vigie"  # the name authenticator applications show
+    SECOND_FACTOR_RATE_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
+    SECOND_FACTOR_RATE_LIMIT_PER_ADDRESS = "20 per 15 minutes"
+    # Single-use links (vigie.auth.account_tokens).
+    INVITATION_VALIDITY = 7 * 24 * 3600  # seconds
+    PASSWORD_RESET_VALIDITY = 3600  # seconds
+    RESET_RATE_LIMIT_PER_ACCOUNT = "3 per hour"  # per address typed, known or not
+    RESET_RATE_LIMIT_PER_ADDRESS = "10 per hour"  # per client IP address
+    # Sign-in log (vigie.auth.login_log): rows older than this are deleted as new ones are written.
+    LOGIN_EVENTS_RETENTION_DAYS = 180
+    # Delays the convention measures (it says "immediately"): beyond these, a report is flagged late.
+    BREACH_REPORT_LATE_HOURS = 24
+    ACCESS_FORWARD_LATE_HOURS = 24
+    UPLOAD_MAX_BYTES = 10 * 1024 * 1024
     SMTP_HOST = "localhost"
     SMTP_PORT = 25
     SMTP_USER: str | None = None
@@ -81,6 +103,7 @@ class TestingConfig(DevelopmentConfig):
 
 class ProductionConfig(BaseConfig):
     ENV_NAME = "production"
+    TOTP_REQUIRED = True
 
 
 CONFIGS: dict[str, type[BaseConfig]] = {
@@ -135,6 +158,16 @@ def load_config(
         except ValueError as exc:
             raise ConfigurationError("VIGIE_SMTP_PORT must be a port number.") from exc
     cfg["SMTP_TLS"] = _bool(env.get("VIGIE_SMTP_TLS"), cfg["SMTP_TLS"])
+    cfg["TOTP_REQUIRED"] = _bool(env.get("VIGIE_TOTP_REQUIRED"), cfg["TOTP_REQUIRED"])
+    if env.get("VIGIE_SESSION_IDLE_MINUTES"):
+        minutes = _positive_int(env["VIGIE_SESSION_IDLE_MINUTES"], "VIGIE_SESSION_IDLE_MINUTES")
+        cfg["SESSION_IDLE_TIMEOUT"] = 60 * minutes
+    if env.get("VIGIE_SESSION_LIFETIME_HOURS"):
+        hours = _positive_int(env["VIGIE_SESSION_LIFETIME_HOURS"], "VIGIE_SESSION_LIFETIME_HOURS")
+        cfg["SESSION_LIFETIME"] = cfg["PERMANENT_SESSION_LIFETIME"] = 3600 * hours
+    for name in ("BREACH_REPORT_LATE_HOURS", "ACCESS_FORWARD_LATE_HOURS", "UPLOAD_MAX_BYTES"):
+        if env.get(f"VIGIE_{name}"):
+            cfg[name] = _positive_int(env[f"VIGIE_{name}"], f"VIGIE_{name}")
     if env.get("VIGIE_RATELIMIT_STORAGE_URL"):
         cfg["RATELIMIT_STORAGE_URI"] = env["VIGIE_RATELIMIT_STORAGE_URL"]
     if env.get("VIGIE_WKHTMLTOPDF"):
@@ -148,11 +181,20 @@ def load_config(
 
     if cls is not ProductionConfig and (not cfg.get("SECRET_KEY") or not cfg.get("ENCRYPTION_KEYS")):
         keys = _dev_keys(Path(cfg["DATA_DIR"]))
-        cfg.setdefault("SECRET_KEY", None)
         cfg["SECRET_KEY"] = cfg["SECRET_KEY"] or keys["secret_key"]
         cfg["ENCRYPTION_KEYS"] = cfg.get("ENCRYPTION_KEYS") or [keys["encryption_key"]]
     _check(cfg, production=cls is ProductionConfig)
     return cfg
+
+
+def _positive_int(value: str, name: str) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        number = 0
+    if number <= 0:
+        raise ConfigurationError(f"{name}={value!r} is not a whole number above zero (e.g. 30).")
+    return number
 
 
 def _subdivision(value: str) -> str:

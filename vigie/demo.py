@@ -3,7 +3,9 @@ Forcalquier-Montagne de Lure approving the Département des Alpes de Haute-Prove
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
 
 from vigie.auth.models import User
 from vigie.auth.services import create_user, user_by_email
@@ -47,6 +49,20 @@ ORGANISATIONS = [
         True,
     ),
 ]
+
+# The features' demo records (the reference convention…): each registers a loader from its init_app, so
+# vigie/ fills them without importing the features. A loader creates what is missing, flushes, never
+# commits, and changes nothing when run again.
+DemoLoader = Callable[[], Any]
+_LOADERS: list[DemoLoader] = []
+
+
+def register_demo_loader(loader: DemoLoader) -> DemoLoader:
+    """Add a loader (once: every app the process creates registers the same functions)."""
+    if loader not in _LOADERS:
+        _LOADERS.append(loader)
+    return loader
+
 
 CONTROLLER = "220400014"
 FORCALQUIER = "240400440"
@@ -111,13 +127,6 @@ def _demo_deadlines() -> None:
             end_of_day(review_date),
             review_date,
         ),
-        (
-            "convention.evaluation",
-            FORCALQUIER,
-            "Évaluation du service avant l'échéance de la convention",
-            end_of_day(date(2028, 10, 31)),
-            date(2028, 10, 31),
-        ),
     ]
     for kind, siren, title, due_at, due_date in wanted:
         org = _organisation(siren)
@@ -143,4 +152,6 @@ def load_demo() -> list[tuple[str, str, str]]:
             create_user(email, name, _organisation(siren), [role], DEMO_PASSWORD)
         logins.append((email, role, DEMO_PASSWORD))
     _demo_deadlines()
+    for loader in _LOADERS:  # in the order the features registered them
+        loader()
     return logins

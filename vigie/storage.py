@@ -79,8 +79,13 @@ def check_upload(filename: str, content: bytes) -> tuple[str, str]:
         )
     limit = int(current_app.config.get("UPLOAD_MAX_BYTES", DEFAULT_MAX_BYTES))
     if len(content) > limit:
+        size = (
+            _("%(n)d MB", n=limit // (1024 * 1024))
+            if limit >= 1024 * 1024
+            else _("%(n)d KB", n=max(1, limit // 1024))
+        )
         raise ValidationFailed(
-            _("The file is too large: %(limit)d MB at most.", limit=limit // (1024 * 1024)),
+            _("The file is too large: %(limit)s at most.", limit=size),
             {field: _("Too large.")},
         )
     if not content:

@@ -17,6 +17,7 @@ from vigie.api.errors import error_response
 from vigie.auth.access import can, enforce_access, is_api_request, requires
 from vigie.auth.forms import EmptyForm, LanguageForm
 from vigie.auth.roles import ROLE_LABELS, Permission, Role
+from vigie.auth.sessions import enforce_second_factor, enforce_session_limits
 from vigie.errors import DomainError
 from vigie.extensions import db
 from vigie.timeutil import to_paris
@@ -37,8 +38,11 @@ def home() -> str:
     # (Imported here: this edit stays inside the view, and the shell module loads nothing more.)
     from vigie.database import utcnow
     from vigie.deadlines.views import home_context
+    from vigie.panels import render_panels
 
-    return render_template("vigie/home.html", **home_context(current_user, utcnow()))
+    now = utcnow()
+    panels = render_panels(current_user, now)  # the features' panels (vigie.panels)
+    return render_template("vigie/home.html", panels=panels, **home_context(current_user, now))
 
 
 def select_locale() -> str:
@@ -129,6 +133,9 @@ def template_helpers() -> dict[str, Any]:
 def register(app: Flask) -> None:
     app.register_blueprint(bp)
     app.before_request(enforce_access)
+    # After the access check: sessions past their time limits end; the second factor is demanded.
+    app.before_request(enforce_session_limits)
+    app.before_request(enforce_second_factor)
     app.after_request(security_headers)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(DomainError, handle_domain_error)

@@ -145,8 +145,8 @@ def record_request(actor: Any, data: RequestData) -> AccessRequest:
         subject=(SUBJECT_REQUEST, request.id),
         opened_at=data.received_at,
     )
-    if request.forwarded_at is not None:
-        _mail_dpos_forwarded(request)
+    if request.forwarded_at is not None and not _is_controller_side(actor):
+        _mail_dpos_forwarded(request)  # the DPO recording it knows already
     return request
 
 
@@ -196,9 +196,17 @@ def record_identity_check(
     method: str | None,
 ) -> AccessRequest:
     _require_control(actor)
+    now = utcnow()
     for name, value in (("identity_requested_at", requested_at), ("identity_received_at", received_at)):
         if value is not None and value.tzinfo is None:
             raise ValidationFailed(_("Give the time with its offset."), {name: _("Give the offset.")})
+        if value is not None and value > now + timedelta(minutes=5):
+            raise ValidationFailed(_("This time is in the future."), {name: _("In the future.")})
+    if requested_at is not None and received_at is not None and received_at < requested_at:
+        raise ValidationFailed(
+            _("The proof of identity cannot arrive before it was asked for."),
+            {"identity_received_at": _("Before the request.")},
+        )
     request.identity_requested_at = requested_at
     request.identity_received_at = received_at
     request.identity_method = (method or "").strip()[:200] or None
@@ -219,6 +227,14 @@ def extend_response(actor: Any, request: AccessRequest, reason: str, notified_at
         errors["extension_reason"] = _("Give the reasons (complexity, number of requests).")
     if notified_at.tzinfo is None:
         errors["extension_notified_at"] = _("Give the time with its offset.")
+    elif notified_at < request.received_at:
+        errors["extension_notified_at"] = _("The person cannot be informed before the request was received.")
+    else:
+        first_month = months_deadline(request.received_at, RESPONSE_MONTHS, calendar_for_app())[1]
+        if notified_at > first_month:
+            errors["extension_notified_at"] = _(
+                "The person must be told of the extension within the first month (GDPR art. 12(3))."
+            )
     if errors:
         raise ValidationFailed(_("The extension is incomplete."), errors)
     due_date, due_at = months_deadline(request.received_at, EXTENDED_MONTHS, calendar_for_app())
@@ -253,6 +269,8 @@ def open_inquiry(
         errors["requested_at"] = _("Give the time with its offset.")
     elif requested_at > now + timedelta(minutes=5):
         errors["requested_at"] = _("This time is in the future.")
+    elif requested_at < request.received_at:
+        errors["requested_at"] = _("A partner cannot be asked before the request was received.")
     if not search_details.strip():
         errors["search_details"] = _("Say what the partner needs to find the person (name, card number…).")
     if errors:
@@ -383,6 +401,8 @@ def answer_request(
         errors["answered_at"] = _("Give the time with its offset.")
     elif sent_at > utcnow() + timedelta(minutes=5):
         errors["answered_at"] = _("This time is in the future.")
+    elif sent_at < request.received_at:
+        errors["answered_at"] = _("The answer cannot precede the request.")
     if not channel.strip():
         errors["answer_channel"] = _("Say how the answer was sent (letter, e-mail…).")
     if errors:

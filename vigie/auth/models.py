@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -11,6 +12,9 @@ from vigie.auth.roles import Role
 from vigie.crypto import EncryptedString
 from vigie.database import Base, TimestampMixin, UTCDateTime, str_enum, utcnow
 from vigie.orgs.models import Organisation
+
+if TYPE_CHECKING:
+    from vigie.auth.twofactor import TotpCredential
 
 
 class User(Audited, UserMixin, TimestampMixin, Base):
@@ -37,6 +41,14 @@ class User(Audited, UserMixin, TimestampMixin, Base):
     role_rows: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
+    # Loaded with the user (one join, no query of its own): every page asks whether a second factor
+    # is set up. Read-only here; vigie.auth.twofactor changes it.
+    totp_credential: Mapped[TotpCredential | None] = relationship(lazy="joined", viewonly=True)
+
+    @property
+    def has_second_factor(self) -> bool:
+        cred = self.totp_credential
+        return cred is not None and cred.confirmed_at is not None
 
     @property
     def roles(self) -> frozenset[Role]:

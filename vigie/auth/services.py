@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -83,22 +84,53 @@ def create_user(
 
 
 def set_password(user: User, password: str) -> None:
+    """Set the password; every session of the user ends (the caller renews the current one if any)."""
     problem = password_problem(password)
     if problem:
         raise ValidationFailed(problem, {"password": problem})
     user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
     user.session_version += 1
     db.session.flush()
 
 
-def authenticate(email: str, password: str) -> User | None:
-    """The user when the password matches an active account; the same time is spent otherwise."""
+def change_password(user: User, current: str, new: str) -> None:
+    """The profile's change: the current password first."""
+    if not verify_password(user.password_hash, current):
+        message = _("Your current password is not this one.")
+        raise ValidationFailed(message, {"current_password": message})
+    if current == new:
+        message = _("Choose a password different from the current one.")
+        raise ValidationFailed(message, {"password": message})
+    set_password(user, new)
+
+
+def end_all_sessions(user: User) -> None:
+    """Sign the user out on every device (the sessions carry the version)."""
+    user.session_version += 1
+    db.session.flush()
+
+
+@dataclass(frozen=True)
+class PasswordCheck:
+    """The account the address names (if any), and whether the password opens it."""
+
+    account: User | None
+    password_ok: bool
+
+    @property
+    def user(self) -> User | None:
+        """The user to sign in: an active account with the right password."""
+        if self.account is not None and self.password_ok and self.account.active:
+            return self.account
+        return None
+
+
+def check_password(email: str, password: str) -> PasswordCheck:
+    """The same time is spent whether the address names an account or not (a dummy hash is checked)."""
     user = user_by_email(email)
     ok = verify_password(user.password_hash if user else None, password)
-    if user is None or not ok or not user.active:
-        return None
-    user.last_login_at = utcnow()
-    return user
+    return PasswordCheck(account=user, password_ok=bool(user is not None and ok))
 
 
 def set_active(user: User, active: bool) -> None:
@@ -113,12 +145,37 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_api_token(user: User) -> tuple[ApiToken, str]:
+def create_api_token(user: User, name: str | None = None) -> tuple[ApiToken, str]:
+    """A new API token; the plaintext is returned once (only its SHA-256 is stored)."""
+    name = (name or "").strip() or None
+    if name is not None and len(name) > 100:
+        message = _("At most 100 characters.")
+        raise ValidationFailed(message, {"name": message})
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user=user, token_hash=_token_digest(plaintext), prefix=plaintext[:12])
+    token = ApiToken(user=user, token_hash=_token_digest(plaintext), prefix=plaintext[:12], name=name)
     db.session.add(token)
     db.session.flush()
     return token, plaintext
+
+
+def revoke_api_token(token: ApiToken) -> bool:
+    """False when it was revoked already."""
+    if token.revoked_at is not None:
+        return False
+    token.revoked_at = utcnow()
+    db.session.flush()
+    return True
+
+
+def api_tokens_of(user: User) -> list[ApiToken]:
+    """Newest first, revoked ones included (their history stays visible)."""
+    return list(
+        db.session.scalars(
+            sa.select(ApiToken)
+            .where(ApiToken.user_id == user.id)
+            .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+        )
+    )
 
 
 def user_for_token(plaintext: str) -> User | None:

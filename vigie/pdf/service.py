@@ -72,11 +72,12 @@ class PdfResult:
         return self.pdf is not None
 
 
-def render_pdf(template_name: str, **context: Any) -> PdfResult:
-    """Render a template (autoescaped) and convert it to PDF. Never raises for a conversion problem."""
+def render_pdf(template_name: str, *, landscape: bool = False, **context: Any) -> PdfResult:
+    """Render a template (autoescaped) and convert it to PDF (A4, portrait unless `landscape`: wkhtmltopdf
+    ignores the CSS @page size). Never raises for a conversion problem."""
     context.setdefault("generated_at", datetime.now(UTC))
     html = render_template(template_name, **context)
-    pdf, error = html_to_pdf(html)
+    pdf, error = html_to_pdf(html, landscape=landscape)
     return PdfResult(pdf=pdf, html=html, error=error)
 
 
@@ -89,7 +90,7 @@ def find_wkhtmltopdf() -> str | None:
     return shutil.which("wkhtmltopdf")
 
 
-def html_to_pdf(html: str) -> tuple[bytes | None, str | None]:
+def html_to_pdf(html: str, landscape: bool = False) -> tuple[bytes | None, str | None]:
     """Convert an HTML document; (pdf, None) on success, (None, message) otherwise.
 
     The HTML must already be safe (rendered from an autoescaped template): it is converted as is.
@@ -117,7 +118,8 @@ def html_to_pdf(html: str) -> tuple[bytes | None, str | None]:
         # We then run the command ourselves because PDFKit.to_pdf() has no timeout (it calls
         # Popen.communicate() without one), and a hung wkhtmltopdf must not hold a worker forever.
         config = pdfkit.configuration(wkhtmltopdf=binary, environ=env)
-        command = pdfkit.PDFKit("", "string", options=WKHTMLTOPDF_OPTIONS, configuration=config).command()
+        options = {**WKHTMLTOPDF_OPTIONS, "--orientation": "Landscape" if landscape else "Portrait"}
+        command = pdfkit.PDFKit("", "string", options=options, configuration=config).command()
         try:
             completed = subprocess.run(  # noqa: S603 (fixed command, our binary, no shell)
                 command,
