@@ -29,10 +29,12 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(conventions_bp)
 
+    from governance.bodies.reference import load_reference_bodies
     from governance.conventions.reference import load_reference_convention
     from governance.conventions.views import conventions_panel
     from vigie.demo import register_demo_loader
     from vigie.panels import register_panel
 
     register_demo_loader(load_reference_convention)  # `vigie demo`: the reference convention first
+    register_demo_loader(load_reference_bodies)  # then the bodies of its art. 7
     register_panel(conventions_panel)  # the home page's conventions panel

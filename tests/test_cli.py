@@ -148,10 +148,17 @@ def test_unknown_user_for_tokens_and_activation(cli: Any) -> None:
 def test_demo_is_idempotent_and_prints_logins(cli: Any) -> None:
     first = cli("demo")
     assert first.exit_code == 0, first.output
-    counts = (_count(Organisation), _count(User))
+    from governance.bodies.models import Body, BodyMember
+
+    counts = (_count(Organisation), _count(User), _count(Body), _count(BodyMember))
     second = cli("demo")
     assert second.exit_code == 0
-    assert (_count(Organisation), _count(User)) == counts
+    assert (_count(Organisation), _count(User), _count(Body), _count(BodyMember)) == counts
+    # The bodies of the convention's art. 7: the steering committee (three statutory members) and two groups.
+    codes = {b.code: b for b in db.session.scalars(sa.select(Body))}
+    assert set(codes) == {"COPIL", "GTRL", "GTPNB"}
+    assert sum(m.statutory for m in codes["COPIL"].members) == 3
+    assert [m.role.value for m in codes["GTRL"].members].count("pilot") == 1
     assert "bibliotheque@forcalquier.example" in second.stdout
     org = db.session.scalar(sa.select(Organisation).where(Organisation.siren == "240400440"))
     assert org is not None and org.name == "Communauté de communes Pays de Forcalquier-Montagne de Lure"
