@@ -13,6 +13,11 @@ def init_app(app: Flask) -> None:
 
     deadline_kinds.register()
 
+    from compliance.processor.services import require_dpo_at_signature
+    from vigie import hooks
+
+    hooks.register(hooks.CONVENTION_SIGNED, require_dpo_at_signature)
+
     from compliance.breaches import api as _breach_api  # noqa: F401  (adds its routes to the API)
     from compliance.breaches.exports import bp as breach_exports_bp
     from compliance.breaches.views import bp as breaches_bp

@@ -212,3 +212,28 @@ def test_signatures_follow_the_deliberation(parties: dict[str, Any]) -> None:
     assert convention.status == ConventionStatus.APPROVED  # one party only
     services.sign_convention(convention, None, date(2025, 4, 11))
     assert convention.status == ConventionStatus.SIGNED
+
+
+def test_signing_without_the_partners_dpo_opens_an_overdue_deadline(
+    parties: dict[str, Any], factory: Any
+) -> None:
+    """Convention art. 11: the DPO contact is due at signature (the processor file registers the hook)."""
+    from vigie.deadlines.status import DeadlineStatus, status_of
+
+    _signed(parties)
+    deadline = db.session.scalar(sa.select(Deadline).where(Deadline.kind == "processor.dpo_contact"))
+    assert deadline is not None and deadline.organisation_id == parties["partner"].id
+    assert deadline.due_date == date(2025, 4, 10)  # the later of the two signatures
+    from vigie.database import utcnow
+
+    assert status_of(deadline, utcnow()) == DeadlineStatus.OVERDUE
+
+
+def test_signing_with_the_partners_dpo_opens_nothing(parties: dict[str, Any], factory: Any) -> None:
+    from compliance.processor.services import set_dpo
+
+    dpo = factory.user("dpo")
+    set_dpo(dpo, parties["partner"], "Marie Dubois", "dpo@forcalquier.example", since=date(2025, 1, 1))
+    db.session.commit()
+    _signed(parties)
+    assert db.session.scalar(sa.select(Deadline).where(Deadline.kind == "processor.dpo_contact")) is None

@@ -21,6 +21,7 @@ from governance.conventions.models import (
     EvaluationDecision,
     FormalNotice,
 )
+from vigie import hooks
 from vigie.database import utcnow
 from vigie.deadlines.calendar import end_of_day
 from vigie.deadlines.models import Deadline, DeadlineState
@@ -360,6 +361,13 @@ def sign_convention(
     convention.partner_signatory = (partner_signatory or "").strip() or convention.partner_signatory
     if convention.controller_signed_on and convention.partner_signed_on:
         convention.status = ConventionStatus.SIGNED
+        if convention.partner is not None:
+            # The processor file checks its DPO contact, due at signature (compliance registers it).
+            hooks.fire(
+                hooks.CONVENTION_SIGNED,
+                convention.partner,
+                max(convention.controller_signed_on, convention.partner_signed_on),
+            )
     db.session.flush()
     return convention
 
