@@ -25,6 +25,7 @@ from pydantic import AwareDatetime, BaseModel, EmailStr, Field, PlainSerializer,
 
 from compliance.access_requests.models import AccessRequest, Inquiry, Outcome, RequestStatus, Right
 from compliance.access_requests.services import forwarding_is_late
+from vigie.api.params import positive_int as _positive_int
 from vigie.api.schemas import Strict
 from vigie.auth.access import can, reaches_all_organisations
 from vigie.auth.roles import Permission
@@ -339,15 +340,6 @@ class InquiryFilters:
         if self.request_id is not None:
             stmt = stmt.where(Inquiry.request_id == self.request_id)
         return stmt
-
-
-def _positive_int(value: str, maximum: int | None = None) -> int | None:
-    if not value.isascii() or not value.isdigit() or len(value) > 12:
-        return None
-    number = int(value)
-    if number < 1 or (maximum is not None and number > maximum):
-        return None
-    return number
 
 
 def _boolean(value: str) -> bool | None:

@@ -31,6 +31,7 @@ from compliance.breaches.models import (
     RiskLevel,
 )
 from compliance.breaches.services import COMMUNICATION_KIND, SUBJECT
+from vigie.api.params import positive_int as _positive_int
 from vigie.auth.access import can, scope_to_user
 from vigie.auth.roles import TENANT_SCOPED_ROLES, Permission
 from vigie.deadlines.models import Deadline, DeadlineState
@@ -145,15 +146,6 @@ class BreachFilters:
             "year": str(self.year) if self.year else None,
         }
         return {k: v for k, v in values.items() if v is not None}
-
-
-def _positive_int(value: str, maximum: int | None = None) -> int | None:
-    if not value.isascii() or not value.isdigit() or len(value) > 12:
-        return None
-    number = int(value)
-    if number < 1 or (maximum is not None and number > maximum):
-        return None
-    return number
 
 
 def fail_on(fields: dict[str, str]) -> None:

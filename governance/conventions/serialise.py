@@ -36,6 +36,7 @@ from governance.conventions.services import (
     effective_status,
     parse_acknowledgement,
 )
+from vigie.api.params import positive_int as _positive_int
 from vigie.api.schemas import Strict
 from vigie.auth.access import can
 from vigie.auth.roles import Permission, Role
@@ -184,15 +185,6 @@ FILTER_PARAMS = ("status", "partner_id")
 PAGE_PARAMS = ("page", "per_page")
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 200
-
-
-def _positive_int(value: str, maximum: int | None = None) -> int | None:
-    if not value.isascii() or not value.isdigit() or len(value) > 12:
-        return None
-    number = int(value)
-    if number < 1 or (maximum is not None and number > maximum):
-        return None
-    return number
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from pydantic import BaseModel, Field, field_serializer
 
+from vigie.api.params import positive_int as _positive_int
 from vigie.deadlines.kinds import all_kinds, get_kind
 from vigie.deadlines.models import Deadline
 from vigie.deadlines.status import FILTERS, DeadlineStatus, status_clause, status_of
@@ -116,15 +117,6 @@ def status_problem(value: str) -> str | None:
         value=repr(value),
         choices=", ".join(dict.fromkeys(FILTERS)),
     )
-
-
-def _positive_int(value: str, maximum: int | None = None) -> int | None:
-    if not value.isascii() or not value.isdigit() or len(value) > 12:
-        return None
-    number = int(value)
-    if number < 1 or (maximum is not None and number > maximum):
-        return None
-    return number
 
 
 def _fail(fields: dict[str, str]) -> None:
