@@ -126,7 +126,7 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     application = create_app(make_config(tmp_path_factory.mktemp("data"), database_url))
     application.test_client_class = IsolatedClient
     with application.app_context():
-        upgrade()
+        upgrade(revision="heads")  # heads: features developed in parallel may add branches
     yield application
     from vigie.extensions import db
 

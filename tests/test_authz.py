@@ -11,21 +11,8 @@ from typing import Any
 import pytest
 from flask import Flask, url_for
 
+from tests.authz_rows.helpers import only, row
 from tests.conftest import csrf_token, sign_in
-
-ROLES = ("anon", "admin", "dpo", "partner", "committee", "legal", "auditor")
-STAFF = ("admin", "dpo", "committee", "legal", "auditor")
-
-
-def row(anon: int, default: int, **per_role: int) -> dict[str, int]:
-    table = {"anon": anon} | {role: default for role in ROLES[1:]}
-    table.update(per_role)
-    return table
-
-
-def only(anon: int, allowed: int, roles: tuple[str, ...], refused: int = 403) -> dict[str, int]:
-    return {"anon": anon} | {r: (allowed if r in roles else refused) for r in ROLES[1:]}
-
 
 # (endpoint, method) -> {role: expected status}. Web pages send signed-in users to 302/200/403,
 # anonymous visitors to the login page (302); the API answers anonymous callers 401.
@@ -278,6 +265,27 @@ URL_ARGS = {
     "person_id": lambda factory, other: _person_id(other),
     "grant_id": lambda factory, other: _grant_id(other),
 }
+
+
+def _merge_feature_rows() -> None:
+    """Features keep their rows in tests/authz_rows/<feature>.py (ROWS, URL_ARGS): merged here, and a
+    route or URL argument declared twice is an error, not a silent override."""
+    import importlib
+    import pkgutil
+
+    from tests import authz_rows
+
+    for info in pkgutil.iter_modules(authz_rows.__path__):
+        module = importlib.import_module(f"tests.authz_rows.{info.name}")
+        rows: dict[tuple[str, str], dict[str, int]] = getattr(module, "ROWS", {})
+        args: dict[str, Any] = getattr(module, "URL_ARGS", {})
+        twice = (set(rows) & set(EXPECTED)) | (set(args) & set(URL_ARGS))
+        assert not twice, f"{info.name} declares again: {sorted(map(str, twice))}"
+        EXPECTED.update(rows)
+        URL_ARGS.update(args)
+
+
+_merge_feature_rows()
 
 
 def _grant_id(org: Any) -> int:
