@@ -131,3 +131,31 @@ def test_openapi_documents_every_api_route(app: Flask) -> None:
     create = doc["paths"]["/api/v1/organisations"]["post"]
     schema_ref = create["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     assert schema_ref.split("/")[-1] in doc["components"]["schemas"]
+
+
+def test_a_token_records_when_it_was_last_used(app: Flask, factory: Any) -> None:
+    from datetime import timedelta
+
+    from vigie.auth.models import ApiToken
+    from vigie.database import utcnow
+
+    user = factory.user("dpo", org=factory.org("controller"))
+    headers = {"Authorization": f"Bearer {factory.token(user)}"}
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.user_id == user.id))
+    assert token is not None and token.last_used_at is None
+
+    before = utcnow()
+    assert app.test_client().get("/api/v1/me", headers=headers).status_code == 200
+    db.session.expire_all()
+    first = token.last_used_at
+    assert first is not None and before <= first <= utcnow()
+
+    # Within the minute, no second write; a minute later, the time moves on.
+    assert app.test_client().get("/api/v1/me", headers=headers).status_code == 200
+    db.session.expire_all()
+    assert token.last_used_at == first
+    token.last_used_at = first - timedelta(minutes=2)
+    db.session.commit()
+    assert app.test_client().get("/api/v1/me", headers=headers).status_code == 200
+    db.session.expire_all()
+    assert token.last_used_at > first

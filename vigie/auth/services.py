@@ -6,10 +6,12 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
+from sqlalchemy.orm.attributes import set_committed_value
 
 from vigie.auth.models import ApiToken, User, UserRole
 from vigie.auth.passwords import hash_password, password_problem, verify_password
@@ -20,6 +22,9 @@ from vigie.extensions import db
 from vigie.orgs.models import Organisation
 
 TOKEN_PREFIX = "vigie_"  # noqa: S105  (a marker, not a secret)
+# "Last used" tells an owner which token a script still uses: to the minute is enough, and it keeps a busy
+# script from writing the token row on every request.
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 def normalise_email(value: str) -> str:
@@ -184,6 +189,12 @@ def user_for_token(plaintext: str) -> User | None:
     token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_digest(plaintext)))
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
+        # Written at once, in its own transaction: a read-only request commits nothing of its own.
+        with db.engine.begin() as connection:
+            connection.execute(sa.update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+        set_committed_value(token, "last_used_at", now)
     return token.user
 
 
