@@ -12,6 +12,10 @@ def init_app(app: Flask) -> None:
 
     deadline_kinds.register()
 
+    from governance import people_fields
+
+    people_fields.register()  # its name and e-mail columns, for the person search (vigie.people)
+
     from governance.cli import governance_cli
 
     if "governance" not in app.cli.commands:

@@ -35,7 +35,7 @@ EXTRA_KEYWORDS = ("_l", "lazy_gettext")
 # Translations that may equal their English msgid although they have several words (names, or a
 # language named in its own language). Single words (Action, Contacts, Pages...) and units
 # (`%(minutes)d min`) are never flagged.
-SAME_IN_BOTH: frozenset[str] = frozenset({"Vigie", "SIREN", "English", "Français"})
+SAME_IN_BOTH: frozenset[str] = frozenset({"Vigie", "SIREN", "English", "Français", "Signature (HMAC-SHA256)"})
 
 # printf-style placeholders as Python's % operator reads them: %(name)s, %(n)d, %s, %.2f, %%...
 PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[#0 +-]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[diouxXeEfFgGcrsa%]")

@@ -63,6 +63,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for bp in (auth_bp, account_bp, admin_bp, orgs_bp, audit_bp, deadlines_bp, feeds_bp):
         app.register_blueprint(bp)
 
+    from vigie import people
+
+    people.init_app(app)  # the person search; features register their people fields in their init_app
+
     import compliance
     import governance
 
@@ -96,3 +100,4 @@ def _register_models() -> None:
     from vigie.deadlines import models as _deadlines  # noqa: F401
     from vigie.mail import models as _mail  # noqa: F401
     from vigie.orgs import models as _orgs  # noqa: F401
+    from vigie.people import models as _people  # noqa: F401

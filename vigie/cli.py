@@ -220,12 +220,16 @@ def register_commands(app: Flask) -> None:
     from vigie.deadlines.cli import deadlines_cli
     from vigie.deadlines.notify_cli import notify_command
     from vigie.mail.cli import mail_cli
+    from vigie.retention.cli import retention_cli
+    from vigie.retention.policies import register_core_policies
 
     if "notify" not in deadlines_cli.commands:
         deadlines_cli.add_command(notify_command)
+    register_core_policies()  # the features register theirs from their init_app
 
     for group in (orgs_cli, users_cli, tokens_cli, keys_cli, audit_cli, deadlines_cli, mail_cli, demo):
         app.cli.add_command(group)
+    app.cli.add_command(retention_cli)
 
 
 def _app_factory() -> Flask:

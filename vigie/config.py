@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -66,11 +68,21 @@ class BaseConfig:
     RESET_RATE_LIMIT_PER_ACCOUNT = "3 per hour"  # per address typed, known or not
     RESET_RATE_LIMIT_PER_ADDRESS = "10 per hour"  # per client IP address
     # Sign-in log (vigie.auth.login_log): rows older than this are deleted as new ones are written.
+    # Also the period of the retention policy "sign_in_log" (VIGIE_RETENTION_SIGN_IN_LOG_DAYS).
     LOGIN_EVENTS_RETENTION_DAYS = 180
+    # Retention (`vigie retention apply`; the reasons for these defaults are in vigie/retention/policies.py
+    # and compliance/retention.py), each set by VIGIE_<name>.
+    RETENTION_ACCESS_REQUEST_MONTHS = 12  # identities anonymised, after the answer
+    RETENTION_STAFF_GRANT_YEARS = 5  # authorised staff deleted, after the partner's last convention
+    RETENTION_PARTNER_DPO_YEARS = 5  # partner DPO contacts deleted, after the partner's last convention
+    RETENTION_OUTBOX_DAYS = 90  # e-mails sent or given up, erased
     # Delays the convention measures (it says "immediately"): beyond these, a report is flagged late.
     BREACH_REPORT_LATE_HOURS = 24
     ACCESS_FORWARD_LATE_HOURS = 24
     UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+    # The periodic review of a partner's authorised staff: due this many months after its last certified
+    # list (compliance.staff_lists.review).
+    STAFF_REVIEW_MONTHS = 12
     SMTP_HOST = "localhost"
     SMTP_PORT = 25
     SMTP_USER: str | None = None
@@ -81,6 +93,8 @@ class BaseConfig:
     WKHTMLTOPDF_PATH: str | None = None
     SECRET_KEY: str | None = None
     ENCRYPTION_KEYS: list[str] = []
+    # Keys the blind index of people (vigie.people): HMAC-SHA256, never one of the keys above.
+    BLIND_INDEX_KEY: str | None = None
     # Working-day calendar (vigie.deadlines.calendar): None is metropolitan France; a `holidays`
     # subdivision adds its local holidays ("57" Moselle, "6AE" Alsace: Good Friday, 26 December).
     HOLIDAY_SUBDIVISION: str | None = None
@@ -118,8 +132,15 @@ def _dev_keys(data_dir: Path) -> dict[str, str]:
     path = data_dir / "dev-keys.json"
     if path.exists():
         loaded: dict[str, str] = json.loads(path.read_text())
-        return loaded
-    keys = {"secret_key": secrets.token_urlsafe(48), "encryption_key": Fernet.generate_key().decode()}
+        if "blind_index_key" in loaded:
+            return loaded
+        keys = loaded | {"blind_index_key": secrets.token_urlsafe(48)}  # a file from before the index
+    else:
+        keys = {
+            "secret_key": secrets.token_urlsafe(48),
+            "encryption_key": Fernet.generate_key().decode(),
+            "blind_index_key": secrets.token_urlsafe(48),
+        }
     data_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(keys))
     path.chmod(0o600)
@@ -149,6 +170,8 @@ def load_config(
         cfg["SECRET_KEY"] = env["VIGIE_SECRET_KEY"]
     if env.get("VIGIE_ENCRYPTION_KEYS"):
         cfg["ENCRYPTION_KEYS"] = [k.strip() for k in env["VIGIE_ENCRYPTION_KEYS"].split(",") if k.strip()]
+    if env.get("VIGIE_BLIND_INDEX_KEY"):
+        cfg["BLIND_INDEX_KEY"] = env["VIGIE_BLIND_INDEX_KEY"].strip()
     for name in ("SMTP_HOST", "SMTP_USER", "SMTP_PASSWORD", "MAIL_FROM", "BASE_URL"):
         if env.get(f"VIGIE_{name}"):
             cfg[name] = env[f"VIGIE_{name}"]
@@ -165,9 +188,25 @@ def load_config(
     if env.get("VIGIE_SESSION_LIFETIME_HOURS"):
         hours = _positive_int(env["VIGIE_SESSION_LIFETIME_HOURS"], "VIGIE_SESSION_LIFETIME_HOURS")
         cfg["SESSION_LIFETIME"] = cfg["PERMANENT_SESSION_LIFETIME"] = 3600 * hours
-    for name in ("BREACH_REPORT_LATE_HOURS", "ACCESS_FORWARD_LATE_HOURS", "UPLOAD_MAX_BYTES"):
+    for name in (
+        "BREACH_REPORT_LATE_HOURS",
+        "ACCESS_FORWARD_LATE_HOURS",
+        "UPLOAD_MAX_BYTES",
+        "STAFF_REVIEW_MONTHS",
+    ):
         if env.get(f"VIGIE_{name}"):
             cfg[name] = _positive_int(env[f"VIGIE_{name}"], f"VIGIE_{name}")
+    for name in (
+        "RETENTION_ACCESS_REQUEST_MONTHS",
+        "RETENTION_STAFF_GRANT_YEARS",
+        "RETENTION_PARTNER_DPO_YEARS",
+        "RETENTION_OUTBOX_DAYS",
+    ):
+        if env.get(f"VIGIE_{name}"):
+            cfg[name] = _positive_int(env[f"VIGIE_{name}"], f"VIGIE_{name}")
+    if env.get("VIGIE_RETENTION_SIGN_IN_LOG_DAYS"):
+        days = env["VIGIE_RETENTION_SIGN_IN_LOG_DAYS"]
+        cfg["LOGIN_EVENTS_RETENTION_DAYS"] = _positive_int(days, "VIGIE_RETENTION_SIGN_IN_LOG_DAYS")
     if env.get("VIGIE_RATELIMIT_STORAGE_URL"):
         cfg["RATELIMIT_STORAGE_URI"] = env["VIGIE_RATELIMIT_STORAGE_URL"]
     if env.get("VIGIE_WKHTMLTOPDF"):
@@ -179,10 +218,13 @@ def load_config(
 
     cfg.update(overrides)
 
-    if cls is not ProductionConfig and (not cfg.get("SECRET_KEY") or not cfg.get("ENCRYPTION_KEYS")):
+    if cls is not ProductionConfig and not (
+        cfg.get("SECRET_KEY") and cfg.get("ENCRYPTION_KEYS") and cfg.get("BLIND_INDEX_KEY")
+    ):
         keys = _dev_keys(Path(cfg["DATA_DIR"]))
         cfg["SECRET_KEY"] = cfg["SECRET_KEY"] or keys["secret_key"]
         cfg["ENCRYPTION_KEYS"] = cfg.get("ENCRYPTION_KEYS") or [keys["encryption_key"]]
+        cfg["BLIND_INDEX_KEY"] = cfg.get("BLIND_INDEX_KEY") or keys["blind_index_key"]
     _check(cfg, production=cls is ProductionConfig)
     return cfg
 
@@ -247,3 +289,22 @@ def _check(cfg: dict[str, Any], production: bool) -> None:
                 "VIGIE_ENCRYPTION_KEYS holds a value that is not a Fernet key "
                 "(32 url-safe base64-encoded bytes)."
             ) from exc
+    blind = cfg.get("BLIND_INDEX_KEY")
+    if blind and len(blind) < 32:
+        raise ConfigurationError(
+            "VIGIE_BLIND_INDEX_KEY is too short: give a random string of at least 32 characters "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(48))'); after changing it, run "
+            "`vigie people reindex`."
+        )
+    if blind and (blind == cfg.get("SECRET_KEY") or blind in cfg["ENCRYPTION_KEYS"]):
+        raise ConfigurationError(
+            "VIGIE_BLIND_INDEX_KEY must be a key of its own, not VIGIE_SECRET_KEY nor one of "
+            "VIGIE_ENCRYPTION_KEYS: a leak of one key must not give away the others."
+        )
+    if not blind and cfg.get("SECRET_KEY"):
+        # DESIGN.md's environment is a public contract: a deployment that sets only its variables still
+        # starts. The index key is then derived from the secret key (one-way, under a label of its own);
+        # changing VIGIE_SECRET_KEY then calls for `vigie people reindex`, which a key of its own avoids.
+        cfg["BLIND_INDEX_KEY"] = hmac.new(
+            str(cfg["SECRET_KEY"]).encode(), b"vigie blind index v1", hashlib.sha256
+        ).hexdigest()

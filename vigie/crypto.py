@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -37,6 +39,31 @@ def keyring() -> Keyring:
     return ring
 
 
+# Values decrypted by EncryptedString in this process: a cheap counter, so tests and benchmarks can
+# check that a feature decrypts only the rows it needs (not every row of a table).
+_decrypted = [0]
+
+
+@dataclass
+class DecryptionCount:
+    started_at: int
+    ended_at: int | None = None
+
+    @property
+    def count(self) -> int:
+        return (_decrypted[0] if self.ended_at is None else self.ended_at) - self.started_at
+
+
+@contextmanager
+def count_decryptions() -> Iterator[DecryptionCount]:
+    """`with count_decryptions() as n: ...`, then `n.count`: the values decrypted inside the block."""
+    counter = DecryptionCount(started_at=_decrypted[0])
+    try:
+        yield counter
+    finally:
+        counter.ended_at = _decrypted[0]
+
+
 class EncryptedString(sa.types.TypeDecorator[str]):
     """Text encrypted with the application's keyring; the database only ever sees Fernet tokens.
 
@@ -54,6 +81,7 @@ class EncryptedString(sa.types.TypeDecorator[str]):
     def process_result_value(self, value: str | None, dialect: sa.Dialect) -> str | None:
         if value is None:
             return None
+        _decrypted[0] += 1
         try:
             return keyring().decrypt(value)
         except InvalidToken as exc:

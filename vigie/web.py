@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from vigie.api.errors import error_response
-from vigie.auth.access import can, enforce_access, is_api_request, requires
+from vigie.auth.access import can, enforce_access, is_api_request, reaches_all_organisations, requires
 from vigie.auth.forms import EmptyForm, LanguageForm
 from vigie.auth.roles import ROLE_LABELS, Permission, Role
 from vigie.auth.sessions import enforce_second_factor, enforce_session_limits
@@ -121,6 +121,8 @@ def handle_domain_error(exc: DomainError) -> Any:
 def template_helpers() -> dict[str, Any]:
     return {
         "can": lambda perm, org=None: can(current_user, Permission(perm), org),
+        # Every organisation's records (the DPO, the auditor…), not only its own (a partner).
+        "sees_all": lambda perm: reaches_all_organisations(current_user, Permission(perm)),
         "Permission": Permission,
         "Role": Role,
         "role_label": lambda role: str(ROLE_LABELS[Role(role)]),

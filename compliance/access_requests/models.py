@@ -36,6 +36,10 @@ class AccessRequest(Audited, TimestampMixin, Base):
     """A request from a person about their data. Who they are and how to reach them is encrypted."""
 
     __tablename__ = "access_request"
+    # What the retention policy looks for: answered requests not yet anonymised (compliance/retention.py).
+    __table_args__ = (
+        sa.Index("ix_access_request_anonymised_at_answered_at", "anonymised_at", "answered_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(sa.String(20), unique=True)
@@ -72,6 +76,8 @@ class AccessRequest(Audited, TimestampMixin, Base):
     outcome: Mapped[Outcome | None] = mapped_column(str_enum(Outcome))
     legal_ground: Mapped[str | None] = mapped_column(sa.Text)
     answer_text: Mapped[str | None] = mapped_column(EncryptedString())
+    # Set when the retention policy replaced the identity with a marker (compliance/retention.py).
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     received_by: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
     inquiries: Mapped[list[Inquiry]] = relationship(back_populates="request", order_by="Inquiry.id")

@@ -156,6 +156,10 @@ def grant_staff(actor: Any, organisation: Organisation, data: GrantData) -> Staf
     )
     db.session.add(grant)
     db.session.flush()
+    # The first grant opens the partner's periodic staff review (compliance.staff_lists.review).
+    from compliance.staff_lists.review import open_first_review
+
+    open_first_review(organisation, grant.recorded_at)
     return grant
 
 
@@ -237,5 +241,61 @@ def sub_processors_of(organisation_id: int) -> list[SubProcessor]:
             sa.select(SubProcessor)
             .where(SubProcessor.organisation_id == organisation_id, SubProcessor.ended_on.is_(None))
             .order_by(SubProcessor.company)
+        )
+    )
+
+
+def _sub_processor_errors(data: SubProcessorData) -> dict[str, str]:
+    """The rules of add_sub_processor, for a correction."""
+    errors: dict[str, str] = {}
+    if not data.company.strip():
+        errors["company"] = _("Give the company's name.")
+    if not data.service.strip():
+        errors["service"] = _("Say what service it provides.")
+    if data.clauses_in_place and data.clauses_signed_on is None:
+        errors["clauses_signed_on"] = _("Give the date the clauses were signed.")
+    return errors
+
+
+def update_sub_processor(actor: Any, sub: SubProcessor, data: SubProcessorData) -> SubProcessor:
+    """Correct or complete a current sub-processor (the audit trail keeps the former values)."""
+    _require_edit(actor, sub.organisation)
+    if sub.ended_on is not None:
+        raise Conflict(_("This sub-processor has ended: it can no longer be changed."))
+    errors = _sub_processor_errors(data)
+    if errors:
+        raise ValidationFailed(next(iter(errors.values())), errors)
+    sub.company = data.company.strip()[:200]
+    sub.service = data.service.strip()[:300]
+    sub.data_concerned = (data.data_concerned or "").strip() or None
+    sub.clauses_in_place = data.clauses_in_place
+    sub.clauses_signed_on = data.clauses_signed_on
+    sub.data_outside_eu = data.data_outside_eu
+    sub.location = (data.location or "").strip()[:200] or None
+    db.session.flush()
+    return sub
+
+
+def end_sub_processor(actor: Any, sub: SubProcessor, ended_on: date) -> SubProcessor:
+    """The partner no longer relies on this company: kept in the file with its end date."""
+    _require_edit(actor, sub.organisation)
+    if sub.ended_on is not None:
+        raise Conflict(_("This sub-processor has ended already."))
+    if ended_on > today():
+        raise ValidationFailed(
+            _("An end is recorded once it has happened, not in advance."),
+            {"ended_on": _("The date is in the future.")},
+        )
+    sub.ended_on = ended_on
+    db.session.flush()
+    return sub
+
+
+def ended_sub_processors_of(organisation_id: int) -> list[SubProcessor]:
+    return list(
+        db.session.scalars(
+            sa.select(SubProcessor)
+            .where(SubProcessor.organisation_id == organisation_id, SubProcessor.ended_on.is_not(None))
+            .order_by(SubProcessor.ended_on.desc(), SubProcessor.company)
         )
     )

@@ -29,6 +29,8 @@ class Permission(enum.StrEnum):
     GOVERNANCE_EDIT = "governance.edit"
     CONVENTIONS_VIEW = "conventions.view"
     CONVENTIONS_EDIT = "conventions.edit"
+    # Find everything the system holds about one person (vigie.people), across every organisation.
+    PEOPLE_SEARCH = "people.search"
     SELF = "self"  # what every signed-in user may do about their own account
 
 
@@ -36,13 +38,29 @@ P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset({P.SELF, P.ORGS_VIEW, P.ORGS_MANAGE, P.USERS_MANAGE, P.AUDIT_VIEW}),
     Role.DPO: frozenset(
-        {P.SELF, P.ORGS_VIEW, P.AUDIT_VIEW, P.COMPLIANCE_VIEW, P.COMPLIANCE_EDIT, P.COMPLIANCE_CONTROL}
+        {
+            P.SELF,
+            P.ORGS_VIEW,
+            P.AUDIT_VIEW,
+            P.COMPLIANCE_VIEW,
+            P.COMPLIANCE_EDIT,
+            P.COMPLIANCE_CONTROL,
+            P.PEOPLE_SEARCH,
+        }
     ),
     Role.PARTNER: frozenset({P.SELF, P.ORGS_VIEW, P.COMPLIANCE_VIEW, P.COMPLIANCE_EDIT}),
     Role.COMMITTEE: frozenset({P.SELF, P.ORGS_VIEW, P.GOVERNANCE_VIEW, P.GOVERNANCE_EDIT}),
     Role.LEGAL: frozenset({P.SELF, P.ORGS_VIEW, P.CONVENTIONS_VIEW, P.CONVENTIONS_EDIT, P.GOVERNANCE_VIEW}),
     Role.AUDITOR: frozenset(
-        {P.SELF, P.ORGS_VIEW, P.AUDIT_VIEW, P.COMPLIANCE_VIEW, P.GOVERNANCE_VIEW, P.CONVENTIONS_VIEW}
+        {
+            P.SELF,
+            P.ORGS_VIEW,
+            P.AUDIT_VIEW,
+            P.COMPLIANCE_VIEW,
+            P.GOVERNANCE_VIEW,
+            P.CONVENTIONS_VIEW,
+            P.PEOPLE_SEARCH,
+        }
     ),
 }
 

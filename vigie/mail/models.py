@@ -85,6 +85,8 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Chosen by the caller ("reminder:42:overdue") so the same e-mail is never queued twice.
     dedupe_key: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
+    # Set by the retention policy "outbox" when it erased the content and kept the row for its dedupe key.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     @property
     def attachment_list(self) -> list[Attachment]:
