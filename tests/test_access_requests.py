@@ -235,3 +235,14 @@ def test_identities_are_encrypted_at_rest(cast: dict[str, Any]) -> None:
     _request(cast, datetime.now(UTC))
     raw = " ".join(str(v) for row in db.session.execute(sa.text("SELECT * FROM access_request")) for v in row)
     assert "Camille" not in raw and "camille.martin" not in raw
+
+
+def test_references_keep_counting_past_999_in_a_year(cast: dict[str, Any]) -> None:
+    # As text, "DEM-2026-1000" sorts before "DEM-2026-999": the next number comes from the longest first.
+    now = datetime.now(UTC)
+    first = _request(cast, now)
+    prefix = first.reference.rsplit("-", 1)[0]
+    first.reference = f"{prefix}-999"
+    db.session.commit()
+    assert _request(cast, now).reference == f"{prefix}-1000"
+    assert _request(cast, now).reference == f"{prefix}-1001"

@@ -293,3 +293,13 @@ def test_two_simultaneous_acknowledgements_record_one(app: Flask, cast: dict[str
         if "Acknowledgement" in m.subject or "Accusé" in m.subject
     ]
     assert len(receipts) == 1
+
+
+def test_references_keep_counting_past_999_in_a_year(cast: dict[str, Any]) -> None:
+    # As text, "VIO-2026-1000" sorts before "VIO-2026-999": the next number comes from the longest first.
+    first = _reported(cast)
+    prefix = first.reference.rsplit("-", 1)[0]
+    first.reference = f"{prefix}-999"
+    db.session.commit()
+    assert _reported(cast).reference == f"{prefix}-1000"
+    assert _reported(cast).reference == f"{prefix}-1001"

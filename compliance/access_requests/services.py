@@ -83,10 +83,12 @@ def _users_with_role(role: Role, organisation_id: int | None = None) -> list[Use
 
 def _next_reference(now: datetime) -> str:
     prefix = f"DEM-{to_paris(now).year}-"
+    # The longest, then the greatest: past 999 a year, DEM-2025-1000 sorts before DEM-2025-999 as text.
     last = db.session.scalar(
-        sa.select(sa.func.max(AccessRequest.reference)).where(
-            AccessRequest.reference.startswith(prefix, autoescape=True)
-        )
+        sa.select(AccessRequest.reference)
+        .where(AccessRequest.reference.startswith(prefix, autoescape=True))
+        .order_by(sa.func.length(AccessRequest.reference).desc(), AccessRequest.reference.desc())
+        .limit(1)
     )
     number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
     return f"{prefix}{number:03d}"

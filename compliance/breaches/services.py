@@ -165,8 +165,12 @@ def update_draft(actor: Any, breach: Breach, data: BreachData) -> Breach:
 def _next_reference(now: datetime) -> str:
     year = to_paris(now).year
     prefix = f"VIO-{year}-"
+    # The longest, then the greatest: past 999 a year, VIO-2025-1000 sorts before VIO-2025-999 as text.
     last = db.session.scalar(
-        sa.select(sa.func.max(Breach.reference)).where(Breach.reference.startswith(prefix, autoescape=True))
+        sa.select(Breach.reference)
+        .where(Breach.reference.startswith(prefix, autoescape=True))
+        .order_by(sa.func.length(Breach.reference).desc(), Breach.reference.desc())
+        .limit(1)
     )
     number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
     return f"{prefix}{number:03d}"
