@@ -204,3 +204,29 @@ def test_anonymous_visitor_is_sent_to_the_login_page(app: Flask) -> None:
     response = app.test_client().get("/organisations/")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_behind_a_trusted_proxy_the_visitors_address_is_the_one_logged(
+    app: Flask, factory: Any, tmp_path: Any
+) -> None:
+    """VIGIE_TRUSTED_PROXIES=1 (nginx in front): the sign-in log and the per-address limits see the
+    visitor's address from X-Forwarded-For; by default the header is ignored, so a client cannot forge it."""
+    from tests.conftest import csrf_token, make_config
+    from vigie import create_app
+    from vigie.auth.login_log import LoginEvent
+
+    keys = {k: app.config[k] for k in ("SECRET_KEY", "ENCRYPTION_KEYS", "BLIND_INDEX_KEY")}
+    config = make_config(tmp_path, app.config["SQLALCHEMY_DATABASE_URI"])
+    proxied = create_app({**config, **keys, "TRUSTED_PROXIES": 1})
+    user = factory.user("dpo")
+    headers = {"X-Forwarded-For": "203.0.113.7"}
+    for application, logged in ((app, "127.0.0.1"), (proxied, "203.0.113.7")):
+        client = application.test_client()
+        token = csrf_token(application, client)
+        data = {"email": user.email, "password": "not the password", "csrf_token": token}
+        assert client.post("/login", data=data, headers=headers).status_code == 401  # wrong password
+        db.session.expire_all()
+        last = db.session.scalars(sa.select(LoginEvent).order_by(LoginEvent.id.desc())).first()
+        assert last is not None and last.ip_address == logged
+    with proxied.app_context():
+        db.engine.dispose()

@@ -144,3 +144,14 @@ def test_late_thresholds_and_upload_limit_from_the_environment(tmp_path: Path) -
     )
     with pytest.raises(ConfigurationError, match="VIGIE_BREACH_REPORT_LATE_HOURS"):
         load_config(tmp_path, env={"VIGIE_ENV": "development", "VIGIE_BREACH_REPORT_LATE_HOURS": "soon"})
+
+
+@pytest.mark.parametrize(("value", "hops"), [("", 0), ("0", 0), ("1", 1), ("2", 2)])
+def test_trusted_proxies_from_the_environment(tmp_path: Path, value: str, hops: int) -> None:
+    env = {"VIGIE_ENV": "development", "VIGIE_TRUSTED_PROXIES": value}
+    assert load_config(tmp_path, env=env)["TRUSTED_PROXIES"] == hops
+
+
+def test_trusted_proxies_must_be_a_count(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="VIGIE_TRUSTED_PROXIES"):
+        load_config(tmp_path, env={"VIGIE_ENV": "development", "VIGIE_TRUSTED_PROXIES": "nginx"})

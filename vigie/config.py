@@ -58,6 +58,11 @@ class BaseConfig:
     # Two-factor authentication (vigie.auth.twofactor): mandatory for these roles when TOTP_REQUIRED
     # (VIGIE_TOTP_REQUIRED; on in production, off in development so the demo needs no authenticator).
     TOTP_REQUIRED = False
+    # Reverse proxies in front whose X-Forwarded-For/-Proto/-Host are believed (VIGIE_TRUSTED_PROXIES).
+    # 0: none, the client address is the connection's. Behind nginx, 1: the rate limits and the sign-in
+    # log then see the visitor's address, not the proxy's. More than the real number lets clients forge
+    # their address.
+    TRUSTED_PROXIES = 0
     TOTP_REQUIRED_ROLES: tuple[str, ...] = ("admin", "dpo")
     TOTP_ISSUER = "Vigie"  # the name authenticator applications show
     SECOND_FACTOR_RATE_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
@@ -209,6 +214,8 @@ def load_config(
         cfg["LOGIN_EVENTS_RETENTION_DAYS"] = _positive_int(days, "VIGIE_RETENTION_SIGN_IN_LOG_DAYS")
     if env.get("VIGIE_RATELIMIT_STORAGE_URL"):
         cfg["RATELIMIT_STORAGE_URI"] = env["VIGIE_RATELIMIT_STORAGE_URL"]
+    if env.get("VIGIE_TRUSTED_PROXIES", "").strip() not in ("", "0"):
+        cfg["TRUSTED_PROXIES"] = _positive_int(env["VIGIE_TRUSTED_PROXIES"], "VIGIE_TRUSTED_PROXIES")
     if env.get("VIGIE_WKHTMLTOPDF"):
         cfg["WKHTMLTOPDF_PATH"] = env["VIGIE_WKHTMLTOPDF"]
     if env.get("VIGIE_HOLIDAY_SUBDIVISION"):
