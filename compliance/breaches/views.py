@@ -56,6 +56,7 @@ from vigie.deadlines.status import remaining_text
 from vigie.deadlines.views import DeadlineRow, as_row, countdown_formats
 from vigie.errors import DomainError, Forbidden, ValidationFailed
 from vigie.extensions import db
+from vigie.formerrors import attach_errors
 from vigie.orgs.models import Organisation, OrganisationKind
 from vigie.timeutil import to_paris
 from vigie.web import paris as _paris_text
@@ -80,19 +81,6 @@ def labels() -> dict[str, Any]:
         "notification_kind_labels": NOTIFICATION_KIND_LABELS,
         "action_status_labels": ACTION_STATUS_LABELS,
     }
-
-
-def _attach(form: FlaskForm, err: DomainError) -> list[str]:
-    """Put a service's field errors next to their fields; return the messages that belong to none."""
-    loose: list[str] = []
-    for name, message in err.fields.items():
-        if name in form:
-            form[name].errors = [*form[name].errors, message]
-        else:
-            loose.append(message)
-    if not err.fields or loose:
-        loose.insert(0, err.message)
-    return loose
 
 
 def _given(value: T | None) -> T:
@@ -241,7 +229,7 @@ def _report_or_keep_draft(breach: Breach, form: BreachForm) -> Result:
     except ValidationFailed as err:
         # submit_breach checks before it changes anything: the draft written just before stays.
         db.session.commit()
-        messages = _attach(form, err)
+        messages = attach_errors(form, err)
         if not messages:
             messages = [err.message]
         return _render_form(form, breach, 422, messages)
@@ -284,7 +272,7 @@ def create() -> Result:
         raise
     except DomainError as err:
         db.session.rollback()
-        return _render_form(form, None, err.status, _attach(form, err))
+        return _render_form(form, None, err.status, attach_errors(form, err))
     if _wants_report():
         return _report_or_keep_draft(breach, form)
     db.session.commit()
@@ -309,7 +297,7 @@ def edit(breach_id: int) -> Result:
         raise
     except DomainError as err:
         db.session.rollback()
-        return _render_form(form, breach, err.status, _attach(form, err))
+        return _render_form(form, breach, err.status, attach_errors(form, err))
     if _wants_report():
         return _report_or_keep_draft(breach, form)
     db.session.commit()
@@ -422,7 +410,7 @@ def _act(
         raise  # the error page (403), rolled back by the handler
     except DomainError as err:
         db.session.rollback()
-        return _render_show(breach, forms, _attach(form, err), section, err.status, status_forms)
+        return _render_show(breach, forms, attach_errors(form, err), section, err.status, status_forms)
     db.session.commit()
     flash(message, "success")
     return _back(breach, section)

@@ -211,25 +211,9 @@ class SubProcessorData:
 
 def add_sub_processor(actor: Any, organisation: Organisation, data: SubProcessorData) -> SubProcessor:
     _require_edit(actor, organisation)
-    errors: dict[str, str] = {}
-    if not data.company.strip():
-        errors["company"] = _("Give the company's name.")
-    if not data.service.strip():
-        errors["service"] = _("Say what service it provides.")
-    if data.clauses_in_place and data.clauses_signed_on is None:
-        errors["clauses_signed_on"] = _("Give the date the clauses were signed.")
-    if errors:
-        raise ValidationFailed(next(iter(errors.values())), errors)
-    sub = SubProcessor(
-        organisation_id=organisation.id,
-        company=data.company.strip()[:200],
-        service=data.service.strip()[:300],
-        data_concerned=(data.data_concerned or "").strip() or None,
-        clauses_in_place=data.clauses_in_place,
-        clauses_signed_on=data.clauses_signed_on,
-        data_outside_eu=data.data_outside_eu,
-        location=(data.location or "").strip()[:200] or None,
-    )
+    _check_sub_processor(data)
+    sub = SubProcessor(organisation_id=organisation.id)
+    _write_sub_processor(sub, data)
     db.session.add(sub)
     db.session.flush()
     return sub
@@ -245,8 +229,8 @@ def sub_processors_of(organisation_id: int) -> list[SubProcessor]:
     )
 
 
-def _sub_processor_errors(data: SubProcessorData) -> dict[str, str]:
-    """The rules of add_sub_processor, for a correction."""
+def _check_sub_processor(data: SubProcessorData) -> None:
+    """The rules of a sub-processor's entry, when added and when corrected."""
     errors: dict[str, str] = {}
     if not data.company.strip():
         errors["company"] = _("Give the company's name.")
@@ -254,17 +238,11 @@ def _sub_processor_errors(data: SubProcessorData) -> dict[str, str]:
         errors["service"] = _("Say what service it provides.")
     if data.clauses_in_place and data.clauses_signed_on is None:
         errors["clauses_signed_on"] = _("Give the date the clauses were signed.")
-    return errors
-
-
-def update_sub_processor(actor: Any, sub: SubProcessor, data: SubProcessorData) -> SubProcessor:
-    """Correct or complete a current sub-processor (the audit trail keeps the former values)."""
-    _require_edit(actor, sub.organisation)
-    if sub.ended_on is not None:
-        raise Conflict(_("This sub-processor has ended: it can no longer be changed."))
-    errors = _sub_processor_errors(data)
     if errors:
         raise ValidationFailed(next(iter(errors.values())), errors)
+
+
+def _write_sub_processor(sub: SubProcessor, data: SubProcessorData) -> None:
     sub.company = data.company.strip()[:200]
     sub.service = data.service.strip()[:300]
     sub.data_concerned = (data.data_concerned or "").strip() or None
@@ -272,6 +250,15 @@ def update_sub_processor(actor: Any, sub: SubProcessor, data: SubProcessorData) 
     sub.clauses_signed_on = data.clauses_signed_on
     sub.data_outside_eu = data.data_outside_eu
     sub.location = (data.location or "").strip()[:200] or None
+
+
+def update_sub_processor(actor: Any, sub: SubProcessor, data: SubProcessorData) -> SubProcessor:
+    """Correct or complete a current sub-processor (the audit trail keeps the former values)."""
+    _require_edit(actor, sub.organisation)
+    if sub.ended_on is not None:
+        raise Conflict(_("This sub-processor has ended: it can no longer be changed."))
+    _check_sub_processor(data)
+    _write_sub_processor(sub, data)
     db.session.flush()
     return sub
 

@@ -35,6 +35,7 @@ from vigie.auth.access import can, get_in_org_or_404, reaches_all_organisations,
 from vigie.auth.roles import Permission
 from vigie.errors import DomainError, Forbidden
 from vigie.extensions import db
+from vigie.formerrors import attach_errors
 from vigie.orgs.models import Organisation, OrganisationKind
 
 bp = Blueprint("processor", __name__, url_prefix="/processor")
@@ -44,19 +45,6 @@ Result = Response | str | tuple[str, int]
 
 def labels() -> dict[str, Any]:
     return {"scope_labels": SCOPE_LABELS, "warning_labels": WARNING_LABELS}
-
-
-def _attach(form: FlaskForm, err: DomainError) -> list[str]:
-    """Put a service's field errors next to their fields; return the messages that belong to none."""
-    loose: list[str] = []
-    for name, message in err.fields.items():
-        if name in form:
-            form[name].errors = [*form[name].errors, message]
-        else:
-            loose.append(message)
-    if not err.fields or loose:
-        loose.insert(0, err.message)
-    return loose
 
 
 def _partner(org_id: int) -> Organisation:
@@ -213,7 +201,7 @@ def _act(
         raise  # the error page (403), rolled back by the handler
     except DomainError as err:
         db.session.rollback()
-        return again(_attach(form, err), err.status)
+        return again(attach_errors(form, err), err.status)
     db.session.commit()
     flash(message, "success")
     return redirect(url_for("processor.show", org_id=organisation.id, _anchor=section))
@@ -320,7 +308,7 @@ def edit_sub_processor(org_id: int, sub_processor_id: int) -> Result:
         raise
     except DomainError as err:
         db.session.rollback()
-        return _render_edit(organisation, sub, form, err.status, _attach(form, err))
+        return _render_edit(organisation, sub, form, err.status, attach_errors(form, err))
     db.session.commit()
     flash(_("Sub-processor %(company)s updated.", company=sub.company), "success")
     return redirect(url_for("processor.show", org_id=organisation.id, _anchor="sub-processors"))

@@ -23,6 +23,7 @@ from vigie.auth.access import reaches_all_organisations, requires
 from vigie.auth.roles import Permission
 from vigie.errors import Conflict, DomainError, Forbidden
 from vigie.extensions import db
+from vigie.formerrors import attach_errors
 from vigie.orgs.models import Organisation, OrganisationKind
 
 bp = Blueprint("records", __name__, url_prefix="/records")
@@ -46,19 +47,6 @@ def _version(record: ProcessingRecord, number: int) -> ProcessingRecordVersion:
     if version is None:
         abort(404)
     return version
-
-
-def _attach(form: RecordForm, err: DomainError) -> list[str]:
-    """Put a service's field errors next to their fields; return the messages that belong to none."""
-    loose: list[str] = []
-    for name, message in err.fields.items():
-        if name in form:
-            form[name].errors = [*form[name].errors, message]
-        else:
-            loose.append(message)
-    if not err.fields or loose:
-        loose.insert(0, err.message)
-    return loose
 
 
 # --- the list ------------------------------------------------------------------------------------------
@@ -133,7 +121,7 @@ def _create(organisation: Organisation, kind: RecordKind) -> Result:
         raise
     except DomainError as err:
         db.session.rollback()
-        return _render_form(form, organisation, None, err.status, _attach(form, err))
+        return _render_form(form, organisation, None, err.status, attach_errors(form, err))
     db.session.commit()
     flash(_("Record saved (version %(number)d).", number=version.number), "success")
     return redirect(url_for("records.show", processing_record_id=version.record_id))
@@ -190,7 +178,7 @@ def edit(processing_record_id: int) -> Result:
             if latest is not None and latest.current is not None:
                 form.base_number.data = str(latest.current.number)
                 record = latest
-        return _render_form(form, record.organisation, record, err.status, _attach(form, err))
+        return _render_form(form, record.organisation, record, err.status, attach_errors(form, err))
     db.session.commit()
     flash(_("Record saved (version %(number)d).", number=version.number), "success")
     return redirect(url_for("records.show", processing_record_id=record.id))

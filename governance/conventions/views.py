@@ -85,6 +85,7 @@ from vigie.deadlines.status import DeadlineStatus, status_of
 from vigie.deadlines.views import as_row
 from vigie.errors import DomainError, ValidationFailed
 from vigie.extensions import db
+from vigie.formerrors import attach_errors
 from vigie.orgs.models import Organisation, OrganisationKind
 from vigie.pdf import pdf_response, render_pdf
 from vigie.timeutil import to_paris
@@ -139,20 +140,6 @@ class DaysLeft:
 
 def days_left(day: date, today: date) -> DaysLeft:
     return DaysLeft((day - today).days)
-
-
-def _attach(form: Any, err: DomainError, aliases: dict[str, str] | None = None) -> list[str]:
-    """Put a service's field errors next to their fields; return the messages that belong to none."""
-    loose: list[str] = []
-    for name, message in err.fields.items():
-        target = (aliases or {}).get(name, name)
-        if target in form:
-            form[target].errors = [*form[target].errors, message]
-        else:
-            loose.append(message)
-    if not err.fields or loose:
-        loose.insert(0, err.message)
-    return loose
 
 
 def partner_choices(empty: str) -> list[SelectChoice]:
@@ -408,7 +395,7 @@ def _act(
     except DomainError as err:
         db.session.rollback()
         convention = db.get_or_404(Convention, convention_id)
-        messages = _attach(form, err, aliases)
+        messages = attach_errors(form, err, aliases)
         return render_convention(convention, (key, form), messages, err.status)
     db.session.commit()
     flash(message, "success")
@@ -674,7 +661,7 @@ def create() -> Result:
         convention = _create(form)
     except DomainError as err:
         db.session.rollback()
-        messages = _attach(form, err)
+        messages = attach_errors(form, err)
         return render_template("conventions/new.html", form=form, messages=messages), err.status
     db.session.commit()
     flash(_("The convention is recorded as a draft."), "success")
