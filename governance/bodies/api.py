@@ -19,15 +19,13 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from governance.bodies import services
+from governance.bodies import reading, services
 from governance.bodies.models import (
     ActionItem,
     ActionStatus,
     Body,
     Decision,
     Meeting,
-    Minutes,
-    MinutesStatus,
 )
 from governance.bodies.serialise import (
     PAGE_PARAMS,
@@ -56,8 +54,8 @@ from governance.bodies.serialise import (
 from vigie.api.errors import parse_body
 from vigie.api.openapi import documented
 from vigie.api.views import bp
-from vigie.auth.access import can, requires
-from vigie.auth.roles import Permission, Role
+from vigie.auth.access import requires
+from vigie.auth.roles import Permission
 from vigie.errors import Forbidden, NotFound, ValidationFailed
 from vigie.extensions import db
 
@@ -66,57 +64,20 @@ DECISION_FILTERS = ("body_id", "year", "q")
 ACTION_FILTERS = ("status", "body_id")
 
 
-# --- Who reads what ---------------------------------------------------------------------------------
-
-
-def reads_governance(user: Any) -> bool:
-    """The committee, the legal service and the auditor: every body, meeting and decision."""
-    return can(user, Permission.GOVERNANCE_VIEW)
-
-
-def reads_as_partner(user: Any) -> bool:
-    return bool(getattr(user, "is_authenticated", False) and user.active and Role.PARTNER in user.roles)
-
-
-def published_meetings() -> sa.Select[Any]:
-    return sa.select(Minutes.meeting_id).where(Minutes.status == MinutesStatus.PUBLISHED)
-
-
-def decision_scope(user: Any) -> list[sa.ColumnElement[bool]]:
-    """The conditions on the decisions the user may read (Forbidden for a role that reads none)."""
-    if reads_governance(user):
-        return []
-    if reads_as_partner(user):
-        return [
-            Decision.body_id.in_(services.bodies_of_organisation(user.organisation_id)),
-            Decision.meeting_id.in_(published_meetings()),
-        ]
-    raise Forbidden(_("Only the governance roles and the partners of a body read its decisions."))
-
-
-def partner_reads_minutes(user: Any, meeting: Meeting, minutes: Minutes | None) -> bool:
-    """A partner reads the published minutes of the bodies its organisation sits in."""
-    return (
-        reads_as_partner(user)
-        and minutes is not None
-        and minutes.status == MinutesStatus.PUBLISHED
-        and meeting.body_id in services.bodies_of_organisation(user.organisation_id)
-    )
-
-
 def _count(stmt: sa.Select[Any], column: Any) -> int:
     return db.session.scalar(stmt.with_only_columns(sa.func.count(column)).order_by(None)) or 0
-
-
-def _minutes_of(meeting: Meeting) -> Minutes | None:
-    return db.session.scalar(sa.select(Minutes).where(Minutes.meeting_id == meeting.id))
 
 
 def meeting_json(meeting: Meeting) -> dict[str, Any]:
     decisions = db.session.scalars(
         sa.select(Decision).where(Decision.meeting_id == meeting.id).order_by(Decision.year, Decision.number)
     )
-    return dump(meeting_detail_out(meeting, services.quorum(meeting), decisions, _minutes_of(meeting)))
+    return dump(meeting_detail_out(meeting, services.quorum(meeting), decisions, reading.minutes_of(meeting)))
+
+
+def _reads_decisions() -> None:
+    if not reading.reads_published(current_user):
+        raise Forbidden(_("Only the governance roles and the partners of a body read its decisions."))
 
 
 def _body_or_404(body_id: int) -> Body:
@@ -251,15 +212,16 @@ def create_meeting() -> tuple[Response, int]:
 @requires(Permission.GOVERNANCE_EDIT)
 @documented(
     "Record the whole attendance (it replaces the previous one): present, represented (proxy_holder_id: "
-    "a member present, within the body's limit of proxies per holder), excused, absent. Answers the "
-    "meeting with its quorum; 422 naming the entry when a proxy breaks the body's rules",
+    "a member present, within the body's limit of proxies per holder), excused, absent; secretary_id, "
+    "the secretary of the session, a member present (kept when not sent). Answers the meeting with its "
+    "quorum; 422 naming the entry when a proxy breaks the body's rules, or secretary_id",
     body=AttendanceIn,
     response=MeetingDetailOut,
 )
 def set_attendance(meeting_id: int) -> Response:
     found = services.get_meeting(meeting_id)
     data = parse_body(AttendanceIn)
-    services.set_attendance(found, [e.entry() for e in data.entries])
+    services.set_attendance(found, [e.entry() for e in data.entries], data.secretary())
     db.session.commit()
     return jsonify(meeting_json(found))
 
@@ -313,7 +275,7 @@ def create_decision(meeting_id: int) -> tuple[Response, int]:
 
 
 @bp.route("/decisions")
-@requires(Permission.SELF)  # the governance roles, and partners (scoped): visible_decisions decides
+@requires(Permission.SELF)  # the governance roles, and partners (scoped): reading.decision_scope()
 @documented(
     "The decision register, latest first (a partner: the decisions of its bodies whose minutes are "
     "published). Filters: body_id, year, q (words of the text or the reference); page and per_page (at "
@@ -328,7 +290,8 @@ def decisions() -> Response:
     query = args.text("q")
     page = args.page()
     args.check()
-    stmt = services.search_decisions(query, body_id).where(*decision_scope(current_user))
+    _reads_decisions()
+    stmt = services.search_decisions(query, body_id).where(*reading.decision_scope(current_user))
     if year is not None:
         stmt = stmt.where(Decision.year == year)
     total = _count(stmt, Decision.id)
@@ -344,12 +307,11 @@ def decisions() -> Response:
     response=DecisionDetailOut,
 )
 def decision(decision_id: int) -> Response:
-    found = db.session.scalar(
-        sa.select(Decision).where(Decision.id == decision_id, *decision_scope(current_user))
-    )
-    if found is None:
+    _reads_decisions()
+    found = db.session.get(Decision, decision_id)
+    if found is None or not reading.decision_readable(current_user, found):
         raise NotFound(_("No such decision."))
-    return jsonify(dump(decision_detail_out(found, with_actions=reads_governance(current_user))))
+    return jsonify(dump(decision_detail_out(found, with_actions=reading.reads_governance(current_user))))
 
 
 # --- Action items ------------------------------------------------------------------------------------

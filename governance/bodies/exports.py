@@ -24,8 +24,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from governance.bodies import services
-from governance.bodies.api import partner_reads_minutes, reads_as_partner, reads_governance
+from governance.bodies import reading, services
 from governance.bodies.markdown import render_markdown
 from governance.bodies.models import (
     AgendaItem,
@@ -105,17 +104,11 @@ def _chair(meeting: Meeting) -> BodyMember | None:
 @bp.route("/meetings/<int:meeting_id>/minutes.pdf", endpoint="minutes_pdf")
 @requires(Permission.SELF)  # the governance roles, and partners for published minutes: checked below
 def minutes_pdf(meeting_id: int) -> Response:
-    if not reads_governance(current_user) and not reads_as_partner(current_user):
+    if not reading.reads_published(current_user):
         abort(403)
     meeting = db.session.get(Meeting, meeting_id)
-    minutes = (
-        None
-        if meeting is None
-        else db.session.scalar(sa.select(Minutes).where(Minutes.meeting_id == meeting.id))
-    )
-    if meeting is None or not (
-        reads_governance(current_user) or partner_reads_minutes(current_user, meeting, minutes)
-    ):
+    minutes = reading.minutes_of(meeting) if meeting is not None else None
+    if meeting is None or not reading.minutes_readable(current_user, meeting, minutes):
         abort(404)
     decisions = list(
         db.session.scalars(

@@ -114,8 +114,12 @@ class Meeting(Audited, TimestampMixin, Base):
     fulfils_duty: Mapped[str | None] = mapped_column(sa.String(40))
     invitation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The secretary of the session (CGCT L2121-15: named at the start of each session among the members
+    # present); named with the attendance.
+    secretary_id: Mapped[int | None] = mapped_column(sa.ForeignKey("body_member.id"))
 
     body: Mapped[Body] = relationship(lazy="joined", innerjoin=True)
+    secretary: Mapped[BodyMember | None] = relationship(foreign_keys=[secretary_id])
     agenda: Mapped[list[AgendaItem]] = relationship(back_populates="meeting", order_by="AgendaItem.position")
     attendance: Mapped[list[Attendance]] = relationship(back_populates="meeting", order_by="Attendance.id")
     votes: Mapped[list[Vote]] = relationship(back_populates="meeting", order_by="Vote.id")

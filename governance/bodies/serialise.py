@@ -25,7 +25,7 @@ from governance.bodies.models import (
     Minutes,
     Vote,
 )
-from governance.bodies.services import AttendanceEntry, MemberData, QuorumResult
+from governance.bodies.services import KEEP, AttendanceEntry, MemberData, QuorumResult, Unchanged
 from vigie.api.schemas import Strict
 from vigie.errors import ValidationFailed
 from vigie.timeutil import PARIS
@@ -128,6 +128,14 @@ class AttendanceIn(Strict):
     """The whole attendance of the meeting: it replaces what was recorded."""
 
     entries: list[AttendanceEntryIn]
+    secretary_id: int | None = Field(
+        default=None,
+        description="The secretary of the session (CGCT L2121-15), a member present; null: none. When "
+        "absent, the secretary recorded is kept (and must still be present)",
+    )
+
+    def secretary(self) -> int | Unchanged | None:
+        return self.secretary_id if "secretary_id" in self.model_fields_set else KEEP
 
 
 class VoteIn(Strict):
@@ -271,6 +279,8 @@ class MeetingOut(BaseModel):
 class MeetingDetailOut(MeetingOut):
     agenda: list[AgendaItemOut]
     attendance: list[AttendanceOut]
+    secretary_id: int | None = Field(description="The secretary of the session, a member present")
+    secretary_name: str | None
     quorum: QuorumOut
     votes: list[VoteOut]
     decisions: list[DecisionOut]
@@ -444,6 +454,8 @@ def meeting_detail_out(
             )
             for a in meeting.attendance
         ],
+        secretary_id=meeting.secretary_id,
+        secretary_name=meeting.secretary.name if meeting.secretary is not None else None,
         quorum=quorum_out(quorum),
         votes=[vote_out(v) for v in meeting.votes],
         decisions=[decision_out(d) for d in decisions],

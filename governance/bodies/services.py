@@ -7,6 +7,7 @@ never commit.
 
 from __future__ import annotations
 
+import enum
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from icalendar import Calendar, Event, vCalAddress, vText
+from sqlalchemy.exc import IntegrityError
 
 from governance.bodies.models import (
     ActionItem,
@@ -37,6 +39,7 @@ from governance.bodies.models import (
     QuorumRule,
     Vote,
 )
+from governance.bodies.reading import minutes_of
 from vigie.audit.recorder import current_actor
 from vigie.database import utcnow
 from vigie.deadlines.calendar import end_of_day
@@ -79,6 +82,15 @@ class AttendanceEntry:
     member_id: int
     status: str
     proxy_holder_id: int | None = None
+
+
+class Unchanged(enum.Enum):
+    """A value left as recorded (an API client that does not send it)."""
+
+    KEEP = "keep"
+
+
+KEEP = Unchanged.KEEP
 
 
 def controller_organisation() -> Organisation | None:
@@ -324,8 +336,12 @@ def quorum(meeting: Meeting) -> QuorumResult:
     return QuorumResult(in_office, required, present, represented, counted >= required)
 
 
-def set_attendance(meeting: Meeting, entries: list[AttendanceEntry]) -> QuorumResult:
-    """Record who attended; a proxy goes to a member present, within the body's limit per holder."""
+def set_attendance(
+    meeting: Meeting, entries: list[AttendanceEntry], secretary_id: int | Unchanged | None = KEEP
+) -> QuorumResult:
+    """Record who attended; a proxy goes to a member present, within the body's limit per holder. The
+    secretary of the session (CGCT L2121-15), named with the attendance, is a member present (None:
+    no secretary; KEEP: the one recorded, who must still be present)."""
     day = meeting_day(meeting)
     in_office = {m.id: m for m in members_in_office(meeting.body, day)}
     errors: dict[str, str] = {}
@@ -366,11 +382,15 @@ def set_attendance(meeting: Meeting, entries: list[AttendanceEntry]) -> QuorumRe
                     )
         elif status is not None and entry.proxy_holder_id is not None:
             errors[f"{key}.proxy_holder_id"] = _("Only a represented member has a proxy holder.")
+    secretary = meeting.secretary_id if secretary_id is KEEP else secretary_id
+    if secretary is not None and statuses.get(secretary) != AttendanceStatus.PRESENT:
+        errors["secretary_id"] = _("The secretary of the meeting is one of the members present.")
     if errors:
         raise ValidationFailed(next(iter(errors.values())), errors)
     for row in list(meeting.attendance):
         db.session.delete(row)
     db.session.flush()
+    meeting.secretary_id = secretary
     meeting.attendance = [
         Attendance(
             member_id=e.member_id,
@@ -466,7 +486,8 @@ def record_vote(
 
 def record_decision(meeting: Meeting, text: str, vote_id: int | None = None) -> Decision:
     """Number the decision in its body's register for the year: no gap, no duplicate, even when two are
-    recorded at once (PostgreSQL: a transaction lock per register; the unique key guards everywhere)."""
+    recorded at once (PostgreSQL: a transaction lock per register). SQLite has no such lock: two recorded
+    at once may take the same number, and the unique key refuses the second (Conflict, 409)."""
     if not text.strip():
         raise ValidationFailed(_("Write the decision."), {"text": _("Required.")})
     vote = None
@@ -500,8 +521,17 @@ def record_decision(meeting: Meeting, text: str, vote_id: int | None = None) -> 
         text=text.strip(),
         decided_at=meeting.starts_at,
     )
+    # Worded before the flush: once it fails, the session (which the locale may read) awaits the rollback.
+    taken = _(
+        "Another decision took number %(reference)s at the same moment: nothing was recorded. "
+        "Record it again.",
+        reference=decision.reference,
+    )
     db.session.add(decision)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError as exc:  # SQLite: another request took this number since; the caller rolls back
+        raise Conflict(taken) from exc
     return decision
 
 
@@ -613,7 +643,7 @@ def record_circulation(
 
 
 def _minutes_of(meeting: Meeting) -> Minutes:
-    minutes = db.session.scalar(sa.select(Minutes).where(Minutes.meeting_id == meeting.id))
+    minutes = minutes_of(meeting)
     if minutes is None:
         minutes = Minutes(meeting_id=meeting.id, status=MinutesStatus.DRAFT)
         db.session.add(minutes)
@@ -723,12 +753,3 @@ def get_meeting(meeting_id: int) -> Meeting:
     if meeting is None:
         raise NotFound(_("No such meeting."))
     return meeting
-
-
-def bodies_of_organisation(organisation_id: int) -> list[int]:
-    """The bodies an organisation sits in (a partner reads their published minutes and decisions)."""
-    return list(
-        db.session.scalars(
-            sa.select(BodyMember.body_id).where(BodyMember.organisation_id == organisation_id).distinct()
-        )
-    )

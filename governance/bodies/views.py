@@ -6,7 +6,7 @@ roll back and show the page again with the errors next to the fields and what wa
 Who sees what: the committee edits; the legal service and the auditor read (GOVERNANCE_VIEW). A partner
 holds no governance permission but reads the PUBLISHED minutes and the decisions of the bodies its
 organisation sits in: the few pages concerned are open to every signed-in user (Permission.SELF) and
-check the reader with readable_bodies() below; any other record is absent (404).
+check the reader with governance.bodies.reading; any other record is absent (404).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from governance.bodies import services
+from governance.bodies import reading, services
 from governance.bodies.forms import (
     ACTION_LABELS,
     ATTENDANCE_LABELS,
@@ -68,7 +68,7 @@ from governance.bodies.models import (
 )
 from vigie import storage
 from vigie.auth.access import can, requires
-from vigie.auth.roles import Permission, Role
+from vigie.auth.roles import Permission
 from vigie.database import utcnow
 from vigie.deadlines.models import Deadline, DeadlineState
 from vigie.deadlines.status import STATUS_LABELS, status_of
@@ -121,43 +121,6 @@ def _attach(form: FlaskForm, err: DomainError, aliases: dict[str, str] | None = 
     return messages
 
 
-# --- who reads what ----------------------------------------------------------------------------------
-
-
-def readable_bodies(user: Any) -> set[int] | None:
-    """The bodies whose published minutes and decisions the user reads: None for every body (the
-    governance roles), the bodies its organisation sits in for a partner, none for anyone else."""
-    if can(user, VIEW):
-        return None
-    if Role.PARTNER in user.roles and can(user, Permission.SELF) and user.organisation_id is not None:
-        return set(services.bodies_of_organisation(user.organisation_id))
-    return set()
-
-
-def may_read_published(user: Any) -> bool:
-    return can(user, VIEW) or (Role.PARTNER in user.roles and can(user, Permission.SELF))
-
-
-def _published(meeting_id: Any) -> sa.ColumnElement[bool]:
-    return sa.exists().where(Minutes.meeting_id == meeting_id, Minutes.status == MinutesStatus.PUBLISHED)
-
-
-def minutes_readable(user: Any, meeting: Meeting, minutes: Minutes | None) -> bool:
-    """Every minutes for the governance roles; the published ones of its bodies for a partner."""
-    bodies = readable_bodies(user)
-    if bodies is None:
-        return True
-    return minutes is not None and minutes.status == MinutesStatus.PUBLISHED and meeting.body_id in bodies
-
-
-def decision_readable(user: Any, decision: Decision) -> bool:
-    bodies = readable_bodies(user)
-    if bodies is None:
-        return True
-    minutes = minutes_of(decision.meeting)
-    return decision.body_id in bodies and minutes is not None and minutes.status == MinutesStatus.PUBLISHED
-
-
 # --- loading -----------------------------------------------------------------------------------------
 
 
@@ -167,10 +130,6 @@ def load_body(body_id: int) -> Body:
 
 def load_meeting(meeting_id: int) -> Meeting:
     return db.get_or_404(Meeting, meeting_id)
-
-
-def minutes_of(meeting: Meeting) -> Minutes | None:
-    return db.session.scalar(sa.select(Minutes).where(Minutes.meeting_id == meeting.id))
 
 
 def organisation_choices(empty: str) -> list[SelectChoice]:
@@ -582,7 +541,7 @@ def _meeting_forms(meeting: Meeting, posted: str | None = None) -> dict[str, Any
         if key == posted:
             forms[key] = cls(prefix=key)
         elif key == "minutes":
-            minutes = minutes_of(meeting)
+            minutes = reading.minutes_of(meeting)
             text = minutes.current.text if minutes is not None and minutes.current else ""
             forms[key] = cls(formdata=None, prefix=key, data={"text": text})
         else:
@@ -638,9 +597,11 @@ def _render_meeting(
     typed_attendance: dict[int, tuple[str, str]] | None = None,
     attendance_errors: dict[int, dict[str, str]] | None = None,
     status_forms: dict[int, ActionStatusForm] | None = None,
+    typed_secretary: str | None = None,
+    secretary_error: str | None = None,
 ) -> tuple[str, int]:
     now = utcnow()
-    minutes = minutes_of(meeting)
+    minutes = reading.minutes_of(meeting)
     page_forms = forms if forms is not None else _meeting_forms(meeting)
     day = services.meeting_day(meeting)
     in_office = services.members_in_office(meeting.body, day)
@@ -681,6 +642,10 @@ def _render_meeting(
         "documents": documents,
         "circulations": circulations,
         "members": members,
+        "secretary_value": typed_secretary.strip()
+        if typed_secretary is not None
+        else str(meeting.secretary_id or ""),
+        "secretary_error": secretary_error,
         "minutes": minutes,
         "minutes_html": render_markdown(minutes.current.text) if minutes and minutes.current else None,
         "later_meetings": later_meetings(meeting),
@@ -799,6 +764,17 @@ def send_invitation(meeting_id: int) -> Response:
     return _back(meeting, "invitation")
 
 
+def _secretary_choice(typed: str | None) -> int | services.Unchanged | None:
+    """The secretary chosen in the attendance form: kept when the form sends none, none when left
+    empty, and an unknown member (refused by the service) when the value is not an id."""
+    if typed is None:
+        return services.KEEP
+    typed = typed.strip()
+    if not typed:
+        return None
+    return int(typed) if typed.isascii() and typed.isdigit() and len(typed) <= 12 else 0
+
+
 def _typed_attendance(in_office: list[BodyMember]) -> dict[int, tuple[str, str]]:
     return {
         m.id: (
@@ -815,6 +791,7 @@ def attendance(meeting_id: int) -> Result:
     meeting = load_meeting(meeting_id)
     in_office = services.members_in_office(meeting.body, services.meeting_day(meeting))
     typed = _typed_attendance(in_office)
+    typed_secretary = request.form.get("secretary")
     entries: list[services.AttendanceEntry] = []
     order: list[int] = []
     for member in in_office:
@@ -824,13 +801,15 @@ def attendance(meeting_id: int) -> Result:
         entries.append(services.AttendanceEntry(member.id, status, int(holder) if holder.isdigit() else None))
         order.append(member.id)
     try:
-        result = services.set_attendance(meeting, entries)
+        result = services.set_attendance(meeting, entries, _secretary_choice(typed_secretary))
     except DomainError as err:
         db.session.rollback()
         meeting = load_meeting(meeting_id)
         row_errors: dict[int, dict[str, str]] = {}
         loose: list[str] = []
         for name, message in err.fields.items():
+            if name == "secretary_id":
+                continue  # shown next to its field
             parts = name.split(".")
             if (
                 len(parts) == 3
@@ -848,6 +827,8 @@ def attendance(meeting_id: int) -> Result:
             status=err.status,
             typed_attendance=typed,
             attendance_errors=row_errors,
+            typed_secretary=typed_secretary,
+            secretary_error=err.fields.get("secretary_id"),
         )
     db.session.commit()
     if result.reached:
@@ -1024,19 +1005,20 @@ def publish_minutes(meeting_id: int) -> Result:
 
 
 @bp.route("/meetings/<int:meeting_id>/minutes")
-@requires(Permission.SELF)  # partners read published minutes: checked by minutes_readable()
+@requires(Permission.SELF)  # partners read published minutes: checked by reading.minutes_readable()
 def minutes(meeting_id: int) -> str:
     meeting = db.session.get(Meeting, meeting_id)
     if meeting is None:
         abort(404)
-    record = minutes_of(meeting)
-    if not minutes_readable(current_user, meeting, record):
+    record = reading.minutes_of(meeting)
+    if not reading.minutes_readable(current_user, meeting, record):
         abort(404)
+    reader = reading.reads_governance(current_user)
     version = None
     if record is not None and record.versions:
         wanted = request.args.get("version", type=int)
         # A partner reads the published text only, never an earlier draft.
-        if wanted is not None and readable_bodies(current_user) is None:
+        if wanted is not None and reader:
             version = next((v for v in record.versions if v.number == wanted), None)
             if version is None:
                 abort(404)
@@ -1065,7 +1047,7 @@ def minutes(meeting_id: int) -> str:
         in_office=len(services.members_in_office(meeting.body, services.meeting_day(meeting))),
         decisions=decisions,
         approved_at=approved_at,
-        governance_reader=readable_bodies(current_user) is None,
+        governance_reader=reader,
         pdf_url=export_url("governance_exports.minutes_pdf", meeting_id=meeting.id),
     )
 
@@ -1074,14 +1056,14 @@ def minutes(meeting_id: int) -> str:
 
 
 @bp.route("/decisions")
-@requires(Permission.SELF)  # partners read their bodies' decisions: scoped by readable_bodies()
+@requires(Permission.SELF)  # partners read their bodies' decisions: scoped by reading.decision_scope()
 def decisions() -> str:
-    if not may_read_published(current_user):
+    if not reading.reads_published(current_user):
         abort(403)
-    bodies_allowed = readable_bodies(current_user)
+    bodies_allowed = reading.readable_bodies(current_user)
     q = request.args.get("q", "").strip()
     body_id = request.args.get("body_id", type=int)
-    stmt = services.search_decisions(q or None, body_id)
+    stmt = services.search_decisions(q or None, body_id).where(*reading.decision_scope(current_user))
     minutes_stmt = (
         sa.select(Meeting)
         .join(Minutes, Minutes.meeting_id == Meeting.id)
@@ -1090,8 +1072,7 @@ def decisions() -> str:
     )
     body_stmt = sa.select(Body).order_by(Body.name)
     if bodies_allowed is not None:
-        # A partner: its bodies only, and a decision once the minutes of its meeting are published.
-        stmt = stmt.where(Decision.body_id.in_(bodies_allowed), _published(Decision.meeting_id))
+        # A partner: the published minutes of its bodies only.
         minutes_stmt = minutes_stmt.where(Meeting.body_id.in_(bodies_allowed))
         body_stmt = body_stmt.where(Body.id.in_(bodies_allowed))
     if body_id is not None:
@@ -1099,10 +1080,7 @@ def decisions() -> str:
     page = db.paginate(stmt, per_page=PAGE_SIZE, max_per_page=PAGE_SIZE)
     published_ids = set(
         db.session.scalars(
-            sa.select(Minutes.meeting_id).where(
-                Minutes.status == MinutesStatus.PUBLISHED,
-                Minutes.meeting_id.in_([d.meeting_id for d in page.items]),
-            )
+            reading.published_meetings().where(Minutes.meeting_id.in_([d.meeting_id for d in page.items]))
         )
     )
     return render_template(
@@ -1121,13 +1099,12 @@ def decisions() -> str:
 
 
 @bp.route("/decisions/<int:decision_id>")
-@requires(Permission.SELF)  # partners read their bodies' decisions: checked by decision_readable()
+@requires(Permission.SELF)  # partners read their bodies' decisions: checked by reading.decision_readable()
 def decision_page(decision_id: int) -> str:
     record = db.session.get(Decision, decision_id)
-    if record is None or not may_read_published(current_user) or not decision_readable(current_user, record):
+    if record is None or not reading.decision_readable(current_user, record):
         abort(404)
-    reader = readable_bodies(current_user) is None
-    minutes = minutes_of(record.meeting)
+    reader = reading.reads_governance(current_user)
     return render_template(
         "governance/decision.html",
         **labels(),
@@ -1135,5 +1112,5 @@ def decision_page(decision_id: int) -> str:
         vote=record.vote,
         actions=record.actions if reader else [],
         governance_reader=reader,
-        published=minutes is not None and minutes.status == MinutesStatus.PUBLISHED,
+        published=reading.is_published(reading.minutes_of(record.meeting)),
     )

@@ -41,6 +41,12 @@ def today() -> date:
     return to_paris(utcnow()).date()
 
 
+def _not_in_future(day: date | None, field: str, message: str) -> None:
+    """What already happened cannot be dated on a day that has not come yet (Europe/Paris)."""
+    if day is not None and day > today():
+        raise ValidationFailed(message, {field: _("In the future.")})
+
+
 def months_before(day: date, months: int) -> date:
     """The same date `months` earlier, or that month's last day when it has none (31 Dec → 31 Oct,
     30 Apr → 28 Feb). No roll to a working day: the deadline must not move later than the rule."""
@@ -349,8 +355,7 @@ def sign_convention(
         ("controller_signed_on", controller_signed_on),
         ("partner_signed_on", partner_signed_on),
     ):
-        if value is not None and value > today():
-            raise ValidationFailed(_("A signature cannot be in the future."), {name: _("In the future.")})
+        _not_in_future(value, name, _("A signature cannot be in the future."))
         if value is not None and deliberation is not None and value < deliberation.adopted_on:
             raise ValidationFailed(
                 _("A signature cannot precede the deliberation that authorises it."), {name: _("Too early.")}
@@ -393,8 +398,7 @@ def record_transmission(
             _("The prefecture cannot have received the act before its date."),
             {"received_at": _("Too early.")},
         )
-    if received_on > today():
-        raise ValidationFailed(_("This date is in the future."), {"received_at": _("In the future.")})
+    _not_in_future(received_on, "received_at", _("This date is in the future."))
     convention.acknowledgement_id = acknowledgement_id.strip()
     convention.transmitted_on = received_on
     convention.published_on = published_on
@@ -429,6 +433,12 @@ def add_amendment(
 ) -> Amendment:
     if not changes.strip():
         raise ValidationFailed(_("Say what the amendment changes."), {"changes": _("Required.")})
+    parties = {convention.partner_id, convention.controller_id} - {None}
+    if deliberation is not None and deliberation.organisation_id not in parties:
+        raise ValidationFailed(
+            _("An amendment's deliberation is one of the partner's or of the Département's."),
+            {"deliberation_id": _("Another organisation's.")},
+        )
     number = max((a.number for a in convention.amendments), default=0) + 1
     amendment = Amendment(
         convention=convention,
@@ -515,6 +525,10 @@ def send_formal_notice(
         raise Conflict(_("A formal notice concerns an enforceable convention."))
     if not grounds.strip():
         raise ValidationFailed(_("State the grounds of the formal notice."), {"grounds": _("Required.")})
+    _not_in_future(sent_on, "sent_on", _("A formal notice cannot be sent in the future."))
+    if received_on is not None and received_on < sent_on:
+        raise ValidationFailed(_("A letter is received after it is sent."), {"received_on": _("Too early.")})
+    _not_in_future(received_on, "received_on", _("A formal notice cannot be received in the future."))
     start = received_on or sent_on
     notice = FormalNotice(
         convention_id=convention.id,
@@ -544,6 +558,11 @@ def record_notice_answer(notice: FormalNotice, answered_on: date, answer: str) -
         raise Conflict(_("The answer is recorded already."))
     if not answer.strip():
         raise ValidationFailed(_("Summarise the answer."), {"answer": _("Required.")})
+    if answered_on < notice.sent_on:
+        raise ValidationFailed(
+            _("An answer comes after the formal notice."), {"answered_on": _("Too early.")}
+        )
+    _not_in_future(answered_on, "answered_on", _("An answer cannot be received in the future."))
     notice.answered_on = answered_on
     notice.answer = answer.strip()
     deadline = open_deadline_for("formal_notice", notice.id, NOTICE_KIND)
@@ -577,6 +596,7 @@ def terminate(
         )
     if notified_on < sent_on:
         raise ValidationFailed(_("A letter is notified after it is sent."), {"notified_on": _("Too early.")})
+    _not_in_future(notified_on, "notified_on", _("A termination cannot be notified in the future."))
     notice.termination_sent_on = sent_on
     notice.termination_tracking_number = tracking_number.strip()
     notice.termination_notified_on = notified_on

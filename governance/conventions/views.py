@@ -166,12 +166,17 @@ def controller() -> Organisation:
     return found
 
 
-def deliberation_choices(convention: Convention, empty: str) -> list[SelectChoice]:
-    if convention.partner_id is None:
+def deliberation_choices(
+    convention: Convention, empty: str, with_controller: bool = False
+) -> list[SelectChoice]:
+    """The partner's deliberations (those that approve a convention); with the controller's too for an
+    amendment, which either party's assembly may approve."""
+    owners = [convention.partner_id] + ([convention.controller_id] if with_controller else [])
+    if not any(owners):
         return [SelectChoice("", empty)]
     rows = db.session.scalars(
         sa.select(Deliberation)
-        .where(Deliberation.organisation_id == convention.partner_id)
+        .where(Deliberation.organisation_id.in_([o for o in owners if o is not None]))
         .order_by(Deliberation.adopted_on.desc(), Deliberation.id.desc())
     )
     return [SelectChoice("", empty), *(SelectChoice(d.id, deliberation_label(d)) for d in rows)]
@@ -278,7 +283,7 @@ def _forms(convention: Convention, now: datetime, notices: list[FormalNotice]) -
         },
     )
     amendment = AmendmentForm(prefix="amendment", **none)
-    amendment.deliberation_id.choices = deliberation_choices(convention, _("— none —"))
+    amendment.deliberation_id.choices = deliberation_choices(convention, _("— none —"), with_controller=True)
     evaluation = EvaluationForm(
         prefix="evaluation",
         **none,
@@ -307,7 +312,7 @@ def _bound(key: str, convention: Convention) -> Any:
         return form
     if key == "amendment":
         form = AmendmentForm(prefix="amendment")
-        form.deliberation_id.choices = deliberation_choices(convention, _("— none —"))
+        form.deliberation_id.choices = deliberation_choices(convention, _("— none —"), with_controller=True)
         return form
     classes: dict[str, Any] = {
         "signatures": SignatureForm,
