@@ -22,7 +22,6 @@ from compliance.access_requests import services
 from compliance.access_requests.models import AccessRequest, Inquiry
 from compliance.access_requests.serialise import (
     INQUIRY_FILTERS,
-    PAGE_PARAMS,
     REQUEST_FILTERS,
     ExtensionIn,
     InquiryAnswerIn,
@@ -43,6 +42,7 @@ from compliance.access_requests.serialise import (
 from compliance.access_requests.services import RequestData
 from vigie.api.errors import parse_body
 from vigie.api.openapi import documented
+from vigie.api.params import PAGE_PARAMS
 from vigie.api.views import bp
 from vigie.auth.access import can, reaches_all_organisations, requires
 from vigie.auth.roles import Permission
@@ -50,10 +50,6 @@ from vigie.database import utcnow
 from vigie.errors import Forbidden, ValidationFailed
 from vigie.extensions import db
 from vigie.orgs.models import Organisation
-
-
-def _page_body(items: list[dict[str, Any]], page: Any, total: int) -> Response:
-    return jsonify({"items": items, "page": page.page, "per_page": page.per_page, "total": total})
 
 
 def _count(stmt: sa.Select[Any], column: Any) -> int:
@@ -140,7 +136,7 @@ def access_requests() -> Response:
         .limit(page.per_page)
         .offset(page.offset)
     )
-    return _page_body([request_json(r, current_user, now) for r in rows], page, total)
+    return jsonify(page.envelope([request_json(r, current_user, now) for r in rows], total))
 
 
 @bp.route("/access-requests/<int:request_id>")
@@ -239,7 +235,7 @@ def inquiries() -> Response:
         .limit(page.per_page)
         .offset(page.offset)
     )
-    return _page_body([inquiry_json(i, now) for i in rows], page, total)
+    return jsonify(page.envelope([inquiry_json(i, now) for i in rows], total))
 
 
 @bp.route("/inquiries/<int:inquiry_id>")

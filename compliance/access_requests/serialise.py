@@ -25,19 +25,16 @@ from pydantic import AwareDatetime, BaseModel, EmailStr, Field, PlainSerializer,
 
 from compliance.access_requests.models import AccessRequest, Inquiry, Outcome, RequestStatus, Right
 from compliance.access_requests.services import forwarding_is_late
+from vigie.api.params import PAGE_PARAMS, Page, parse_page, refuse_invalid
 from vigie.api.params import positive_int as _positive_int
 from vigie.api.schemas import Strict
 from vigie.auth.access import can, reaches_all_organisations
 from vigie.auth.roles import Permission
 from vigie.deadlines.calendar import end_of_day, paris_date
-from vigie.errors import ValidationFailed
 from vigie.timeutil import to_paris
 
 REQUEST_FILTERS = ("status", "overdue", "organisation_id")
 INQUIRY_FILTERS = ("answered", "overdue", "organisation_id", "request_id")
-PAGE_PARAMS = ("page", "per_page")
-DEFAULT_PER_PAGE = 50
-MAX_PER_PAGE = 200
 
 PARIS_ISO = "ISO 8601 in Europe/Paris, with its offset"
 
@@ -281,16 +278,6 @@ def default_search_details(request: AccessRequest) -> str:
 
 
 @dataclass(frozen=True)
-class Page:
-    page: int = 1
-    per_page: int = DEFAULT_PER_PAGE
-
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.per_page
-
-
-@dataclass(frozen=True)
 class RequestFilters:
     status: RequestStatus | None = None
     overdue: bool | None = None
@@ -368,12 +355,6 @@ def _read(args: Any, names: Sequence[str], paged: bool) -> tuple[dict[str, str],
     return values, fields
 
 
-def _fail(fields: dict[str, str]) -> None:
-    if fields:
-        message = next(iter(fields.values())) if len(fields) == 1 else _("Some parameters are invalid.")
-        raise ValidationFailed(message, fields)
-
-
 def _ids(values: Mapping[str, str], names: Sequence[str], fields: dict[str, str]) -> dict[str, int | None]:
     found: dict[str, int | None] = {}
     for name in names:
@@ -398,23 +379,6 @@ def _booleans(
     return found
 
 
-def _page(values: Mapping[str, str], fields: dict[str, str]) -> Page:
-    page, per_page = 1, DEFAULT_PER_PAGE
-    if "page" in values:
-        parsed = _positive_int(values["page"])
-        if parsed is None:
-            fields["page"] = _("A page is a positive whole number.")
-        else:
-            page = parsed
-    if "per_page" in values:
-        parsed = _positive_int(values["per_page"], MAX_PER_PAGE)
-        if parsed is None:
-            fields["per_page"] = _("Between 1 and %(max)d records a page.", max=MAX_PER_PAGE)
-        else:
-            per_page = parsed
-    return Page(page=page, per_page=per_page)
-
-
 def parse_request_args(args: Any, paged: bool = True) -> tuple[RequestFilters, Page]:
     """status (open|answered), overdue (true|false), organisation_id; page and per_page when `paged`.
     An empty value means no filter; an unknown value or parameter is refused with its field named."""
@@ -431,8 +395,8 @@ def parse_request_args(args: Any, paged: bool = True) -> tuple[RequestFilters, P
             )
     flags = _booleans(values, ("overdue",), fields)
     ids = _ids(values, ("organisation_id",), fields)
-    page = _page(values, fields)
-    _fail(fields)
+    page = parse_page(values, fields)
+    refuse_invalid(fields)
     return RequestFilters(
         status=status, overdue=flags["overdue"], organisation_id=ids["organisation_id"]
     ), page
@@ -443,8 +407,8 @@ def parse_inquiry_args(args: Any) -> tuple[InquiryFilters, Page]:
     values, fields = _read(args, INQUIRY_FILTERS, paged=True)
     flags = _booleans(values, ("answered", "overdue"), fields)
     ids = _ids(values, ("organisation_id", "request_id"), fields)
-    page = _page(values, fields)
-    _fail(fields)
+    page = parse_page(values, fields)
+    refuse_invalid(fields)
     filters = InquiryFilters(
         answered=flags["answered"],
         overdue=flags["overdue"],

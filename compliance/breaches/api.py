@@ -21,7 +21,6 @@ from compliance.breaches import services
 from compliance.breaches.models import Breach
 from compliance.breaches.register import (
     FILTER_PARAMS,
-    fail_on,
     parse_filters,
     reported_or_created,
     visible_breach,
@@ -43,16 +42,13 @@ from compliance.breaches.serialise import (
 )
 from vigie.api.errors import parse_body
 from vigie.api.openapi import documented
+from vigie.api.params import PAGE_PARAMS, parse_page
 from vigie.api.views import bp
 from vigie.auth.access import can, requires
 from vigie.auth.roles import Permission
 from vigie.errors import Conflict, Forbidden, ValidationFailed
 from vigie.extensions import db
 from vigie.orgs.models import Organisation
-
-PAGE_PARAMS = ("page", "per_page")
-DEFAULT_PER_PAGE = 50
-MAX_PER_PAGE = 200
 
 # The services name a few fields as the model does; the API names them as its bodies do.
 API_FIELD_NAMES = {"natures": "nature", "risk_reasoning": "reasoning"}
@@ -74,25 +70,6 @@ def _breach_or_404(breach_id: int) -> Breach:
     return breach
 
 
-def _parse_page() -> tuple[int, int]:
-    fields: dict[str, str] = {}
-    page, per_page = 1, DEFAULT_PER_PAGE
-    raw_page = (request.args.get("page") or "").strip()
-    if raw_page:
-        if raw_page.isascii() and raw_page.isdigit() and len(raw_page) <= 12 and int(raw_page) >= 1:
-            page = int(raw_page)
-        else:
-            fields["page"] = _("A page is a positive whole number.")
-    raw_per_page = (request.args.get("per_page") or "").strip()
-    if raw_per_page:
-        if raw_per_page.isascii() and raw_per_page.isdigit() and 1 <= int(raw_per_page) <= MAX_PER_PAGE:
-            per_page = int(raw_per_page)
-        else:
-            fields["per_page"] = _("Between 1 and %(max)d breaches a page.", max=MAX_PER_PAGE)
-    fail_on(fields)
-    return page, per_page
-
-
 @bp.route("/breaches")
 @requires(Permission.COMPLIANCE_VIEW)
 @documented(
@@ -105,18 +82,16 @@ def _parse_page() -> tuple[int, int]:
 )
 def breaches() -> Response:
     filters = parse_filters(request.args, extra=PAGE_PARAMS)
-    page, per_page = _parse_page()
+    page = parse_page(request.args)  # its own 422, once the filters are valid
     stmt = filters.apply(visible_breaches(current_user))
     total = db.session.scalar(stmt.with_only_columns(sa.func.count(Breach.id)).order_by(None)) or 0
     rows = db.session.scalars(
         with_details(stmt)
         .order_by(reported_or_created().desc(), Breach.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+        .limit(page.per_page)
+        .offset(page.offset)
     )
-    return jsonify(
-        {"items": breaches_json(current_user, rows), "page": page, "per_page": per_page, "total": total}
-    )
+    return jsonify(page.envelope(breaches_json(current_user, rows), total))
 
 
 @bp.route("/breaches/<int:breach_id>")

@@ -32,10 +32,10 @@ from compliance.breaches.models import (
 )
 from compliance.breaches.services import COMMUNICATION_KIND, SUBJECT
 from vigie.api.params import positive_int as _positive_int
+from vigie.api.params import refuse_invalid
 from vigie.auth.access import can, scope_to_user
 from vigie.auth.roles import TENANT_SCOPED_ROLES, Permission
 from vigie.deadlines.models import Deadline, DeadlineState
-from vigie.errors import ValidationFailed
 from vigie.extensions import db
 from vigie.timeutil import PARIS
 
@@ -148,12 +148,6 @@ class BreachFilters:
         return {k: v for k, v in values.items() if v is not None}
 
 
-def fail_on(fields: dict[str, str]) -> None:
-    if fields:
-        message = next(iter(fields.values())) if len(fields) == 1 else _("Some parameters are invalid.")
-        raise ValidationFailed(message, fields)
-
-
 def parse_filters(args: Any, extra: Sequence[str] = (), drafts: bool = True) -> BreachFilters:
     """Read status, organisation_id, risk and year from query arguments (a werkzeug MultiDict or a plain
     mapping). An empty value means no filter; an unknown value, a repeated or an unknown parameter is
@@ -207,7 +201,7 @@ def parse_filters(args: Any, extra: Sequence[str] = (), drafts: bool = True) -> 
         year = _positive_int(values["year"], 9998)
         if year is None or year < 2000:
             fields["year"] = _("A year has four digits, such as 2025.")
-    fail_on(fields)
+    refuse_invalid(fields)
     return BreachFilters(status=status, organisation_id=organisation_id, risk=risk, year=year)
 
 

@@ -28,7 +28,6 @@ from governance.bodies.models import (
     Meeting,
 )
 from governance.bodies.serialise import (
-    PAGE_PARAMS,
     ActionItemPageOut,
     AttendanceIn,
     BodyIn,
@@ -53,6 +52,7 @@ from governance.bodies.serialise import (
 )
 from vigie.api.errors import parse_body
 from vigie.api.openapi import documented
+from vigie.api.params import PAGE_PARAMS
 from vigie.api.views import bp
 from vigie.auth.access import requires
 from vigie.auth.roles import Permission

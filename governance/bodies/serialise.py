@@ -9,7 +9,6 @@ without one is refused with 422, its field named).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
@@ -26,14 +25,11 @@ from governance.bodies.models import (
     Vote,
 )
 from governance.bodies.services import KEEP, AttendanceEntry, MemberData, QuorumResult, Unchanged
+from vigie.api.params import Page, parse_page, positive_int, refuse_invalid
 from vigie.api.schemas import Strict
-from vigie.errors import ValidationFailed
 from vigie.timeutil import PARIS
 
 TEXT_MAX = 20_000
-DEFAULT_PER_PAGE = 50
-MAX_PER_PAGE = 200
-PAGE_PARAMS = ("page", "per_page")
 
 
 def _time_text(value: Any) -> Any:
@@ -466,19 +462,6 @@ def meeting_detail_out(
 # --- Query strings ---
 
 
-@dataclass(frozen=True)
-class Page:
-    page: int = 1
-    per_page: int = DEFAULT_PER_PAGE
-
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.per_page
-
-    def envelope(self, items: list[dict[str, Any]], total: int) -> dict[str, Any]:
-        return {"items": items, "page": self.page, "per_page": self.per_page, "total": total}
-
-
 class QueryArgs:
     """Query parameters read one by one, every problem collected against its name; `check()` raises
     them all at once (422). An empty value means no filter; an unknown or repeated parameter is refused,
@@ -504,8 +487,9 @@ class QueryArgs:
         raw = self.values.get(name)
         if raw is None:
             return None
-        if raw.isascii() and raw.isdigit() and len(raw) <= 12 and 1 <= int(raw) <= (maximum or 10**12):
-            return int(raw)
+        number = positive_int(raw, maximum)
+        if number is not None:
+            return number
         if maximum is None:
             self.fields[name] = _("A positive whole number.")
         else:
@@ -549,16 +533,7 @@ class QueryArgs:
         return moment.astimezone(UTC)
 
     def page(self) -> Page:
-        return Page(
-            page=self.positive_int("page") or 1,
-            per_page=self.positive_int("per_page", MAX_PER_PAGE) or DEFAULT_PER_PAGE,
-        )
+        return parse_page(self.values, self.fields)
 
     def check(self) -> None:
-        if self.fields:
-            message = (
-                next(iter(self.fields.values()))
-                if len(self.fields) == 1
-                else _("Some parameters are invalid.")
-            )
-            raise ValidationFailed(message, self.fields)
+        refuse_invalid(self.fields)

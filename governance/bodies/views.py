@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+import sqlalchemy.orm as sa_orm
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -253,6 +254,7 @@ def index() -> str:
         sa.select(ActionItem)
         .where(ActionItem.status.in_([ActionStatus.OPEN, ActionStatus.IN_PROGRESS]))
         .order_by(ActionItem.owner, ActionItem.due_date.is_(None), ActionItem.due_date, ActionItem.id)
+        .options(sa_orm.selectinload(ActionItem.decision))  # the list links each one's decision
     ).all()
     by_owner = [(owner, list(items)) for owner, items in itertools.groupby(open_actions, lambda a: a.owner)]
     recent = db.session.scalars(

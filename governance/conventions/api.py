@@ -25,7 +25,6 @@ from governance.conventions import services
 from governance.conventions.models import Convention, FormalNotice
 from governance.conventions.serialise import (
     FILTER_PARAMS,
-    PAGE_PARAMS,
     ConventionOut,
     ConventionPageOut,
     DeliberationIn,
@@ -44,6 +43,7 @@ from governance.conventions.serialise import (
 )
 from vigie.api.errors import parse_body
 from vigie.api.openapi import documented
+from vigie.api.params import PAGE_PARAMS
 from vigie.api.views import bp
 from vigie.auth.access import requires
 from vigie.auth.roles import Permission
@@ -101,19 +101,13 @@ def conventions() -> Response:
     today = to_paris(utcnow()).date()
     stmt = filters.apply(visible_conventions(current_user), today)
     total = db.session.scalar(stmt.with_only_columns(sa.func.count(Convention.id)).order_by(None)) or 0
+    page = filters.page
     rows = db.session.scalars(
         stmt.order_by(Convention.start_date.desc(), Convention.id.desc())
-        .limit(filters.per_page)
-        .offset(filters.offset)
+        .limit(page.per_page)
+        .offset(page.offset)
     )
-    return jsonify(
-        {
-            "items": [dump(convention_summary_out(c, today)) for c in rows],
-            "page": filters.page,
-            "per_page": filters.per_page,
-            "total": total,
-        }
-    )
+    return jsonify(page.envelope([dump(convention_summary_out(c, today)) for c in rows], total))
 
 
 @bp.route("/conventions/<int:convention_id>")

@@ -13,7 +13,7 @@ offset (the day is then taken in Europe/Paris); a time without an offset is refu
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -36,6 +36,7 @@ from governance.conventions.services import (
     effective_status,
     parse_acknowledgement,
 )
+from vigie.api.params import PAGE_PARAMS, Page, parse_page, refuse_invalid
 from vigie.api.params import positive_int as _positive_int
 from vigie.api.schemas import Strict
 from vigie.auth.access import can
@@ -182,21 +183,13 @@ def status_clause(status: ConventionStatus, today: date) -> sa.ColumnElement[boo
 # --- list filters (API, CSV, pages) ---------------------------------------------------------------
 
 FILTER_PARAMS = ("status", "partner_id")
-PAGE_PARAMS = ("page", "per_page")
-DEFAULT_PER_PAGE = 50
-MAX_PER_PAGE = 200
 
 
 @dataclass(frozen=True)
 class ConventionFilters:
     status: ConventionStatus | None = None
     partner_id: int | None = None
-    page: int = 1
-    per_page: int = DEFAULT_PER_PAGE
-
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.per_page
+    page: Page = field(default_factory=Page)
 
     def apply(self, stmt: sa.Select[Any], today: date) -> sa.Select[Any]:
         if self.status is not None:
@@ -239,23 +232,9 @@ def parse_filters(args: Any, paged: bool = True) -> ConventionFilters:
         partner_id = _positive_int(values["partner_id"])
         if partner_id is None:
             fields["partner_id"] = _("An organisation is named by its id, a positive whole number.")
-    page, per_page = 1, DEFAULT_PER_PAGE
-    if "page" in values:
-        parsed = _positive_int(values["page"])
-        if parsed is None:
-            fields["page"] = _("A page is a positive whole number.")
-        else:
-            page = parsed
-    if "per_page" in values:
-        parsed = _positive_int(values["per_page"], MAX_PER_PAGE)
-        if parsed is None:
-            fields["per_page"] = _("Between 1 and %(max)d conventions a page.", max=MAX_PER_PAGE)
-        else:
-            per_page = parsed
-    if fields:
-        message = next(iter(fields.values())) if len(fields) == 1 else _("Some parameters are invalid.")
-        raise ValidationFailed(message, fields)
-    return ConventionFilters(status=status, partner_id=partner_id, page=page, per_page=per_page)
+    page = parse_page(values, fields)
+    refuse_invalid(fields)
+    return ConventionFilters(status=status, partner_id=partner_id, page=page)
 
 
 # --- request bodies -------------------------------------------------------------------------------

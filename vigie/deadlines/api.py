@@ -14,6 +14,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from vigie.api.openapi import documented
+from vigie.api.params import PAGE_PARAMS, parse_page
 from vigie.api.views import bp
 from vigie.auth.access import requires
 from vigie.auth.roles import Permission
@@ -21,12 +22,10 @@ from vigie.database import utcnow
 from vigie.deadlines.models import Deadline
 from vigie.deadlines.serialise import (
     FILTER_PARAMS,
-    PAGE_PARAMS,
     DeadlineOut,
     DeadlinePageOut,
     deadline_json,
     parse_filters,
-    parse_page,
 )
 from vigie.deadlines.services import visible_deadlines
 from vigie.extensions import db
@@ -42,21 +41,14 @@ from vigie.extensions import db
 )
 def deadlines() -> Response:
     filters = parse_filters(request.args, extra=PAGE_PARAMS)
-    page = parse_page(request.args)
+    page = parse_page(request.args)  # its own 422, once the filters are valid
     now = utcnow()
     stmt = filters.apply(visible_deadlines(current_user), now)
     total = db.session.scalar(stmt.with_only_columns(sa.func.count(Deadline.id)).order_by(None)) or 0
     rows = db.session.scalars(
         stmt.order_by(Deadline.due_at, Deadline.id).limit(page.per_page).offset(page.offset)
     )
-    return jsonify(
-        {
-            "items": [deadline_json(d, now) for d in rows],
-            "page": page.page,
-            "per_page": page.per_page,
-            "total": total,
-        }
-    )
+    return jsonify(page.envelope([deadline_json(d, now) for d in rows], total))
 
 
 @bp.route("/deadlines/<int:deadline_id>")

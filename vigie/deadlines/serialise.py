@@ -3,7 +3,7 @@ list is filtered from the outside (API, CSV export, CLI): status, kind, organisa
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -13,15 +13,12 @@ from flask_babel import gettext as _
 from pydantic import BaseModel, Field, field_serializer
 
 from vigie.api.params import positive_int as _positive_int
+from vigie.api.params import refuse_invalid
 from vigie.deadlines.kinds import all_kinds, get_kind
 from vigie.deadlines.models import Deadline
 from vigie.deadlines.status import FILTERS, DeadlineStatus, status_clause, status_of
-from vigie.errors import ValidationFailed
 
 FILTER_PARAMS = ("status", "kind", "organisation_id")
-PAGE_PARAMS = ("page", "per_page")
-DEFAULT_PER_PAGE = 50
-MAX_PER_PAGE = 200
 
 
 class DeadlineOut(BaseModel):
@@ -99,16 +96,6 @@ class DeadlineFilters:
         return stmt
 
 
-@dataclass(frozen=True)
-class Page:
-    page: int = 1
-    per_page: int = DEFAULT_PER_PAGE
-
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.per_page
-
-
 def status_problem(value: str) -> str | None:
     if value in FILTERS:
         return None
@@ -117,12 +104,6 @@ def status_problem(value: str) -> str | None:
         value=repr(value),
         choices=", ".join(dict.fromkeys(FILTERS)),
     )
-
-
-def _fail(fields: dict[str, str]) -> None:
-    if fields:
-        message = next(iter(fields.values())) if len(fields) == 1 else _("Some parameters are invalid.")
-        raise ValidationFailed(message, fields)
 
 
 def parse_filters(args: Any, extra: Sequence[str] = ()) -> DeadlineFilters:
@@ -156,26 +137,5 @@ def parse_filters(args: Any, extra: Sequence[str] = ()) -> DeadlineFilters:
         organisation_id = _positive_int(values["organisation_id"])
         if organisation_id is None:
             fields["organisation_id"] = _("An organisation is named by its id, a positive whole number.")
-    _fail(fields)
+    refuse_invalid(fields)
     return DeadlineFilters(status=status, kind=kind, organisation_id=organisation_id)
-
-
-def parse_page(args: Mapping[str, str]) -> Page:
-    fields: dict[str, str] = {}
-    page, per_page = 1, DEFAULT_PER_PAGE
-    raw_page = (args.get("page") or "").strip()
-    if raw_page:
-        parsed = _positive_int(raw_page)
-        if parsed is None:
-            fields["page"] = _("A page is a positive whole number.")
-        else:
-            page = parsed
-    raw_per_page = (args.get("per_page") or "").strip()
-    if raw_per_page:
-        parsed = _positive_int(raw_per_page, MAX_PER_PAGE)
-        if parsed is None:
-            fields["per_page"] = _("Between 1 and %(max)d deadlines a page.", max=MAX_PER_PAGE)
-        else:
-            per_page = parsed
-    _fail(fields)
-    return Page(page=page, per_page=per_page)
