@@ -25,9 +25,10 @@ class Deadline(Audited, TimestampMixin, Base):
     __tablename__ = "deadline"
     __table_args__ = (
         sa.Index("ix_deadline_state_due_at", "state", "due_at"),
-        # The lists by due time (the API), and each organisation's counts read from the index alone
-        # (the dashboard's partner overview): bench/README.md, migration 0015.
+        # The lists by due time (the API), the ones met lately (dashboard, feed), and each organisation's
+        # counts read from the index alone (the dashboard's partner overview): bench/README.md, 0015.
         sa.Index("ix_deadline_due_at_id", "due_at", "id"),
+        sa.Index("ix_deadline_state_met_at", "state", "met_at"),
         sa.Index("ix_deadline_organisation_overview", "organisation_id", "state", "kind", "due_at", "met_at"),
         sa.Index("ix_deadline_subject", "subject_type", "subject_id"),
     )
