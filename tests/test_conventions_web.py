@@ -902,3 +902,32 @@ def test_one_acknowledgement_for_two_conventions_is_a_conflict(
     page = response.get_data(as_text=True)
     assert field_error(page, "transmission-acknowledgement_id") == t(app, "Already used.")
     assert reload(second.id).transmitted_on is None
+
+
+def test_the_list_is_paginated_and_keeps_its_filter(parties: dict[str, Any], legal: WebClient) -> None:
+    """Fifty conventions a page, in the list's order; the counts above still count every one; the
+    pager keeps the status filter; a page past the end is empty, not an error."""
+    for n in range(53):
+        services.create_convention(
+            parties["controller"],
+            parties["partner"],
+            f"Convention n° {n:02d}",
+            date(2025, 1, 1),
+            date(2028, 12, 31),
+        )
+    db.session.commit()
+
+    def titles(page: str) -> list[str]:
+        return re.findall(r"Convention n° (\d\d)", page)
+
+    first = legal.get("/conventions/").get_data(as_text=True)
+    second = legal.get("/conventions/?page=2").get_data(as_text=True)
+    assert len(set(titles(first))) == 50 and len(set(titles(second))) == 3
+    assert set(titles(first)) | set(titles(second)) == {f"{n:02d}" for n in range(53)}
+    assert "(53)" in first  # "All (53)": the counts are over every convention
+    assert 'href="/conventions/?page=2"' in first
+
+    filtered = legal.get("/conventions/?status=draft").get_data(as_text=True)
+    assert 'href="/conventions/?page=2&amp;status=draft"' in filtered
+    assert titles(legal.get("/conventions/?page=9").get_data(as_text=True)) == []
+    assert legal.get("/conventions/?page=0").status_code in (400, 422)

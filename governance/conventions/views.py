@@ -87,6 +87,7 @@ from vigie.errors import DomainError, ValidationFailed
 from vigie.extensions import db
 from vigie.formerrors import attach_errors
 from vigie.orgs.models import Organisation, OrganisationKind
+from vigie.paging import ListPage
 from vigie.pdf import pdf_response, render_pdf
 from vigie.timeutil import to_paris
 
@@ -458,14 +459,21 @@ def _rows(user: Any, today: date) -> list[ConventionRow]:
 @requires(READ)
 def index() -> str:
     scope_or_403()
-    filters = parse_filters(request.args, paged=False)
+    filters = parse_filters(request.args)
     now = utcnow()
     today = to_paris(now).date()
     rows = _rows(current_user, today)
     counts = Counter(row.status for row in rows if not row.convention.is_template)
-    listed = [r for r in rows if filters.status is None or r.status == filters.status]
+    listed = [
+        r
+        for r in rows
+        if not r.convention.is_template and (filters.status is None or r.status == filters.status)
+    ]
     if filters.partner_id is not None:
         listed = [r for r in listed if r.convention.partner_id == filters.partner_id]
+    # A region holds hundreds of conventions: the table shows a page of them (the counts, the expiries
+    # and the evaluations above and below it keep every one).
+    listed_page = ListPage(listed, filters.page.page, filters.page.per_page)
     running = sorted(
         (r for r in rows if r.status in RUNNING), key=lambda r: (r.convention.end_date, r.convention.id)
     )
@@ -494,7 +502,16 @@ def index() -> str:
     ]
     return render_template(
         "conventions/index.html",
-        rows=listed,
+        rows=listed_page.items,
+        listed_page=listed_page,
+        pager_args={
+            k: v
+            for k, v in (
+                ("status", filters.status.value if filters.status else None),
+                ("partner_id", filters.partner_id),
+            )
+            if v is not None
+        },
         counts=counts,
         statuses=list(ConventionStatus),
         status_labels=STATUS_LABELS,
