@@ -58,6 +58,19 @@ class RecordField:
     hint: Any = None
 
 
+# Both records name their transfers outside the EU the same way (GDPR 30(1)(e) and 30(2)(c)).
+TRANSFER_FIELDS: tuple[RecordField, ...] = (
+    RecordField(
+        "transfers_outside_eu", _l("Transfers outside the European Union"), required=False, shape="bool"
+    ),
+    RecordField(
+        "transfers",
+        _l("Transfers: countries, recipients and safeguards"),
+        required=False,
+        hint=_l("Required when data leaves the European Union (GDPR art. 44-49)."),
+    ),
+)
+
 CONTROLLER_FIELDS: tuple[RecordField, ...] = (
     RecordField("name", _l("Name of the processing"), shape="line"),
     RecordField("controller_name", _l("Controller"), shape="line"),
@@ -83,15 +96,7 @@ CONTROLLER_FIELDS: tuple[RecordField, ...] = (
         _l("Categories of recipients"),
         hint=_l("Who receives the data, processors included, and in which countries."),
     ),
-    RecordField(
-        "transfers_outside_eu", _l("Transfers outside the European Union"), required=False, shape="bool"
-    ),
-    RecordField(
-        "transfers",
-        _l("Transfers: countries, recipients and safeguards"),
-        required=False,
-        hint=_l("Required when data leaves the European Union (GDPR art. 44-49)."),
-    ),
+    *TRANSFER_FIELDS,
     RecordField("retention", _l("Retention periods"), hint=_l("How long each category of data is kept.")),
     RecordField("security_measures", _l("Technical and organisational security measures")),
 )
@@ -117,15 +122,7 @@ PROCESSOR_FIELDS: tuple[RecordField, ...] = (
         required=False,
         hint=_l("The companies the partner relies on, bound by the same obligations (convention art. 11)."),
     ),
-    RecordField(
-        "transfers_outside_eu", _l("Transfers outside the European Union"), required=False, shape="bool"
-    ),
-    RecordField(
-        "transfers",
-        _l("Transfers: countries, recipients and safeguards"),
-        required=False,
-        hint=_l("Required when data leaves the European Union (GDPR art. 44-49)."),
-    ),
+    *TRANSFER_FIELDS,
     RecordField("security_measures", _l("Technical and organisational security measures")),
 )
 
