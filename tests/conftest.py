@@ -195,6 +195,23 @@ def web(app: Flask) -> WebClient:
     return WebClient(app, app.test_client())
 
 
+@contextmanager
+def counting_queries() -> Iterator[list[str]]:
+    """The SQL statements sent inside the block (`with counting_queries() as statements: ...`)."""
+    from vigie.extensions import db
+
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+
+
 def csrf_token(app: Flask, client: FlaskClient) -> str:
     """A valid CSRF token for the client's session, as a page would embed it."""
     from flask import g, session

@@ -4,8 +4,6 @@ pagination, the OpenAPI document and a query count that does not grow with the d
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -15,6 +13,7 @@ from flask import Flask
 
 from compliance.access_requests.models import AccessRequest, Inquiry
 from compliance.access_requests.serialise import InquiryOut, RequestOut, RequestPageOut
+from tests.conftest import counting_queries
 from tests.smtp import SmtpServer
 from vigie.deadlines.models import Deadline, DeadlineState
 from vigie.extensions import db
@@ -526,20 +525,6 @@ def test_openapi_documents_the_access_request_paths(app: Flask) -> None:
 
 
 # --- SQL queries do not grow with the data ---
-
-
-@contextmanager
-def counting_queries() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
 
 
 @pytest.mark.parametrize("url", [REQUESTS, INQUIRIES])

@@ -4,8 +4,6 @@ tenant isolation, and a query count that does not grow with the data."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -13,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from tests.conftest import counting_queries
 from vigie.database import utcnow
 from vigie.deadlines.calendar import end_of_day, paris_date
 from vigie.deadlines.models import Deadline, DeadlineState
@@ -277,20 +276,6 @@ def test_openapi_documents_the_deadline_paths(app: Flask) -> None:
 
 
 # --- SQL queries do not grow with the data ---
-
-
-@contextmanager
-def counting_queries() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
 
 
 def _bulk_deadlines(orgs: list[Organisation], n: int, start: int) -> None:
