@@ -1011,6 +1011,7 @@ def generate(
         raise SystemExit("The database is not empty: the generator fills a freshly migrated database.")
     send_on_commit = current_app.config.get("MAIL_SEND_ON_COMMIT", True)
     current_app.config["MAIL_SEND_ON_COMMIT"] = False  # no SMTP server: see the module's docstring
+    db.session.close()  # back to the pool, so that replacing the pool closes it (no connection orphaned)
     _no_wait_for_disk(db.engine)
     # The processes hold their records across the batch commits: no reload of each after every commit
     # (what the records hold is what the services wrote; the database changes only through them).
