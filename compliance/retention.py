@@ -134,9 +134,14 @@ def _last_convention_ends() -> sa.Subquery:
     )
 
 
+ProcessorModel = type[StaffGrant] | type[PartnerDpo] | type[StaffListSnapshot]
+
+
 def _processor_rows_due(
-    model: type[StaffGrant] | type[PartnerDpo], ended: InstrumentedAttribute[date | None], cutoff: Cutoff
+    model: ProcessorModel, without_convention: sa.ColumnElement[bool], cutoff: Cutoff
 ) -> sa.Select[int, str]:
+    """Rows of partners whose last convention ended by the cutoff day; for a partner without any
+    convention, the rows `without_convention` selects."""
     ends = _last_convention_ends()
     return (
         sa.select(model.id.label("id"), Organisation.name.label("label"))
@@ -145,39 +150,30 @@ def _processor_rows_due(
         .where(
             sa.or_(
                 ends.c.last_end <= cutoff.day,
-                sa.and_(ends.c.last_end.is_(None), ended.is_not(None), ended <= cutoff.day),
+                sa.and_(ends.c.last_end.is_(None), without_convention),
             )
         )
     )
 
 
+def _ended_by(ended: InstrumentedAttribute[date | None], cutoff: Cutoff) -> sa.ColumnElement[bool]:
+    return sa.and_(ended.is_not(None), ended <= cutoff.day)
+
+
 def _grants_due(cutoff: Cutoff) -> sa.Select[int, str]:
-    return _processor_rows_due(StaffGrant, StaffGrant.revoked_on, cutoff)
+    return _processor_rows_due(StaffGrant, _ended_by(StaffGrant.revoked_on, cutoff), cutoff)
 
 
 def _dpos_due(cutoff: Cutoff) -> sa.Select[int, str]:
-    return _processor_rows_due(PartnerDpo, PartnerDpo.until, cutoff)
+    return _processor_rows_due(PartnerDpo, _ended_by(PartnerDpo.until, cutoff), cutoff)
 
 
 def _snapshots_due(cutoff: Cutoff) -> sa.Select[int, str]:
     """Certified staff lists follow the grants they froze: gone with the partner's staff records."""
-    ends = _last_convention_ends()
-    return (
-        sa.select(StaffListSnapshot.id.label("id"), Organisation.name.label("label"))
-        .join(Organisation, Organisation.id == StaffListSnapshot.organisation_id)
-        .outerjoin(ends, ends.c.organisation_id == StaffListSnapshot.organisation_id)
-        .where(
-            sa.or_(
-                ends.c.last_end <= cutoff.day,
-                sa.and_(ends.c.last_end.is_(None), StaffListSnapshot.certified_at < cutoff.before),
-            )
-        )
-    )
+    return _processor_rows_due(StaffListSnapshot, StaffListSnapshot.certified_at < cutoff.before, cutoff)
 
 
-def _deleter(
-    model: type[StaffGrant] | type[PartnerDpo] | type[StaffListSnapshot],
-) -> Callable[[list[int], datetime], Applied]:
+def _deleter(model: ProcessorModel) -> Callable[[list[int], datetime], Applied]:
     def delete(ids: list[int], now: datetime) -> Applied:
         # Through the session, so that the audit trail records each deletion.
         rows = db.session.scalars(
