@@ -36,7 +36,8 @@ from vigie.auth.roles import Permission
 from vigie.errors import DomainError, Forbidden
 from vigie.extensions import db
 from vigie.formerrors import attach_errors
-from vigie.orgs.models import Organisation, OrganisationKind
+from vigie.orgs.models import Organisation
+from vigie.orgs.services import partner_or_404
 
 bp = Blueprint("processor", __name__, url_prefix="/processor")
 
@@ -45,14 +46,6 @@ Result = Response | str | tuple[str, int]
 
 def labels() -> dict[str, Any]:
     return {"scope_labels": SCOPE_LABELS, "warning_labels": WARNING_LABELS}
-
-
-def _partner(org_id: int) -> Organisation:
-    """The partner named in the URL (its access was checked by @requires): only partners have a file."""
-    organisation = db.session.get(Organisation, org_id)
-    if organisation is None or organisation.kind != OrganisationKind.PARTNER:
-        abort(404)
-    return organisation
 
 
 def _grant_of(organisation: Organisation, grant_id: int) -> StaffGrant:
@@ -173,7 +166,7 @@ def _render_show(
 @bp.route("/<int:org_id>")
 @requires(Permission.COMPLIANCE_VIEW, org_arg="org_id")
 def show(org_id: int) -> tuple[str, int]:
-    return _render_show(_partner(org_id))
+    return _render_show(partner_or_404(org_id))
 
 
 def _act(
@@ -210,7 +203,7 @@ def _act(
 @bp.route("/<int:org_id>/dpo", methods=["POST"])
 @requires(Permission.COMPLIANCE_EDIT, org_arg="org_id")
 def set_dpo(org_id: int) -> Result:
-    organisation = _partner(org_id)
+    organisation = partner_or_404(org_id)
     form = DpoForm(prefix="dpo")
 
     def perform() -> str:
@@ -236,7 +229,7 @@ def set_dpo(org_id: int) -> Result:
 @bp.route("/<int:org_id>/staff", methods=["POST"])
 @requires(Permission.COMPLIANCE_EDIT, org_arg="org_id")
 def grant_staff(org_id: int) -> Result:
-    organisation = _partner(org_id)
+    organisation = partner_or_404(org_id)
     form = GrantForm(prefix="grant")
 
     def perform() -> str:
@@ -249,7 +242,7 @@ def grant_staff(org_id: int) -> Result:
 @bp.route("/<int:org_id>/staff/<int:grant_id>/revoke", methods=["POST"])
 @requires(Permission.COMPLIANCE_EDIT, org_arg="org_id")
 def revoke_staff(org_id: int, grant_id: int) -> Result:
-    organisation = _partner(org_id)
+    organisation = partner_or_404(org_id)
     grant = _grant_of(organisation, grant_id)
     form = _revoke_form(grant, formdata=True)
 
@@ -268,7 +261,7 @@ def revoke_staff(org_id: int, grant_id: int) -> Result:
 @bp.route("/<int:org_id>/sub-processors", methods=["POST"])
 @requires(Permission.COMPLIANCE_EDIT, org_arg="org_id")
 def add_sub_processor(org_id: int) -> Result:
-    organisation = _partner(org_id)
+    organisation = partner_or_404(org_id)
     form = SubProcessorForm(prefix="sub")
 
     def perform() -> str:
@@ -292,7 +285,7 @@ def _render_edit(
 @bp.route("/<int:org_id>/sub-processors/<int:sub_processor_id>/edit", methods=["GET", "POST"])
 @requires(Permission.COMPLIANCE_EDIT, org_arg="org_id")
 def edit_sub_processor(org_id: int, sub_processor_id: int) -> Result:
-    organisation = _partner(org_id)
+    organisation = partner_or_404(org_id)
     sub = _sub_processor_of(organisation, sub_processor_id)
     if sub.ended_on is not None:
         flash(_("This sub-processor has ended: it can no longer be changed."), "error")
@@ -317,7 +310,7 @@ def edit_sub_processor(org_id: int, sub_processor_id: int) -> Result:
 @bp.route("/<int:org_id>/sub-processors/<int:sub_processor_id>/end", methods=["POST"])
 @requires(Permission.COMPLIANCE_EDIT, org_arg="org_id")
 def end_sub_processor(org_id: int, sub_processor_id: int) -> Result:
-    organisation = _partner(org_id)
+    organisation = partner_or_404(org_id)
     sub = _sub_processor_of(organisation, sub_processor_id)
     form = _end_form(sub, formdata=True)
 

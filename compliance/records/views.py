@@ -24,7 +24,8 @@ from vigie.auth.roles import Permission
 from vigie.errors import Conflict, DomainError, Forbidden
 from vigie.extensions import db
 from vigie.formerrors import attach_errors
-from vigie.orgs.models import Organisation, OrganisationKind
+from vigie.orgs.models import Organisation
+from vigie.orgs.services import partner_or_404
 
 bp = Blueprint("records", __name__, url_prefix="/records")
 Result = Response | str | tuple[str, int]
@@ -141,10 +142,7 @@ def create_controller() -> Result:
 @requires(Permission.COMPLIANCE_EDIT, org_arg="org_id")
 def create_processor(org_id: int) -> Result:
     """A partner's record (GDPR 30(2)), written by the partner or by the DPO."""
-    organisation = db.session.get(Organisation, org_id)
-    if organisation is None or organisation.kind != OrganisationKind.PARTNER:
-        abort(404)
-    return _create(organisation, RecordKind.PROCESSOR)
+    return _create(partner_or_404(org_id), RecordKind.PROCESSOR)
 
 
 @bp.route("/<int:processing_record_id>/edit", methods=["GET", "POST"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import abort, jsonify, url_for
+from flask import jsonify, url_for
 from flask_login import current_user
 from pydantic import BaseModel, Field
 from werkzeug.wrappers import Response
@@ -17,8 +17,7 @@ from vigie.api.views import bp
 from vigie.auth.access import requires
 from vigie.auth.roles import Permission
 from vigie.database import utcnow
-from vigie.extensions import db
-from vigie.orgs.models import Organisation, OrganisationKind
+from vigie.orgs.services import partner_or_404
 
 
 class ScorecardLinkOut(BaseModel):
@@ -102,7 +101,5 @@ def scorecard() -> Response:
 @requires(Permission.COMPLIANCE_VIEW, org_arg="org_id")
 @documented("A partner's obligations scorecard", response=ScorecardOut)
 def organisation_scorecard(org_id: int) -> Response:
-    organisation = db.get_or_404(Organisation, org_id)
-    if organisation.kind != OrganisationKind.PARTNER:
-        abort(404)
+    organisation = partner_or_404(org_id)
     return jsonify(scorecard_json(services.partner_scorecard(organisation, utcnow())))

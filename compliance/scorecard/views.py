@@ -3,7 +3,7 @@ DPO, the auditor, the partner itself). A partner asking for the network is sent 
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -11,8 +11,7 @@ from compliance.scorecard import services
 from vigie.auth.access import reaches_all_organisations, requires
 from vigie.auth.roles import Permission
 from vigie.database import utcnow
-from vigie.extensions import db
-from vigie.orgs.models import Organisation, OrganisationKind
+from vigie.orgs.services import partner_or_404
 
 bp = Blueprint("scorecard", __name__, url_prefix="/scorecard")
 
@@ -39,9 +38,7 @@ def index() -> Response | str:
 @bp.route("/<int:org_id>")
 @requires(Permission.COMPLIANCE_VIEW, org_arg="org_id")
 def show(org_id: int) -> str:
-    organisation = db.get_or_404(Organisation, org_id)
-    if organisation.kind != OrganisationKind.PARTNER:
-        abort(404)  # a scorecard is a partner's
+    organisation = partner_or_404(org_id)
     card = services.partner_scorecard(organisation, utcnow())
     network = reaches_all_organisations(current_user, Permission.COMPLIANCE_VIEW)
     return render_template(

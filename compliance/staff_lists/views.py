@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from compliance.staff_lists import exports, services
@@ -41,7 +40,9 @@ from vigie.deadlines.models import Deadline, DeadlineState
 from vigie.deadlines.status import remaining_text
 from vigie.errors import DomainError, Forbidden
 from vigie.extensions import db
+from vigie.formerrors import attach_errors
 from vigie.orgs.models import Organisation, OrganisationKind
+from vigie.orgs.services import partner_or_404
 from vigie.pdf import pdf_response
 
 bp = Blueprint("staff_lists", __name__, url_prefix="/staff-lists")
@@ -59,19 +60,6 @@ def _reject(err: DomainError) -> None:
     db.session.rollback()
     if isinstance(err, Forbidden):
         raise err
-
-
-def _apply(form: FlaskForm, err: DomainError) -> None:
-    for name, message in err.fields.items():
-        if name in form:
-            form[name].errors = [*form[name].errors, message]
-
-
-def _partner(org_id: int) -> Organisation:
-    organisation = db.session.get(Organisation, org_id)
-    if organisation is None or organisation.kind != OrganisationKind.PARTNER:
-        abort(404)
-    return organisation
 
 
 def _processor_file_url(organisation_id: int) -> str:
@@ -202,7 +190,7 @@ def render_ask(
 @bp.route("/partners/<int:org_id>/ask", methods=["GET", "POST"])
 @requires(Permission.COMPLIANCE_CONTROL, org_arg="org_id")
 def ask(org_id: int) -> Response | tuple[str, int]:
-    organisation = _partner(org_id)
+    organisation = partner_or_404(org_id)
     if request.method == "GET":
         return render_ask(organisation)
     form = AskForm()
@@ -214,8 +202,8 @@ def ask(org_id: int) -> Response | tuple[str, int]:
         )
     except DomainError as err:
         _reject(err)
-        _apply(form, err)
-        return render_ask(_partner(org_id), form, err.status, err.message)
+        attach_errors(form, err)
+        return render_ask(partner_or_404(org_id), form, err.status, err.message)
     due = staff_request.due_date
     db.session.commit()
     flash(
@@ -241,8 +229,10 @@ def cancel(staff_request_id: int) -> Response | tuple[str, int]:
         services.cancel_request(current_user, staff_request, form.reason.data or "")
     except DomainError as err:
         _reject(err)
-        _apply(form, err)
-        return render_history(_partner(org_id), cancel_form=form, status=err.status, message=err.message)
+        attach_errors(form, err)
+        return render_history(
+            partner_or_404(org_id), cancel_form=form, status=err.status, message=err.message
+        )
     db.session.commit()
     flash(_("The request is withdrawn."), "success")
     return redirect(url_for("staff_lists.history", org_id=org_id))
@@ -285,7 +275,7 @@ def render_history(
 @bp.route("/partners/<int:org_id>")
 @requires(Permission.COMPLIANCE_VIEW, org_arg="org_id")
 def history(org_id: int) -> tuple[str, int]:
-    return render_history(_partner(org_id))
+    return render_history(partner_or_404(org_id))
 
 
 # --- certification ------------------------------------------------------------------------------------
@@ -329,7 +319,7 @@ def certify() -> Response | tuple[str, int]:
         snapshot = services.certify_staff_list(current_user, organisation, bool(form.confirm.data))
     except DomainError as err:
         _reject(err)
-        _apply(form, err)
+        attach_errors(form, err)
         return render_certify(form, err.status, err.message)
     snapshot_id = snapshot.id
     db.session.commit()
@@ -399,7 +389,7 @@ def _snapshot_arg(name: str) -> int | None:
 def changes(org_id: int) -> tuple[str, int]:
     """Two lists of the partner (`before`, `after`: by default the last one and the one before it): who
     was added, who was removed, whose function or scope changed."""
-    organisation = _partner(org_id)
+    organisation = partner_or_404(org_id)
     snapshots = services.snapshots_of(org_id)  # newest first
     by_id = {s.id: s for s in snapshots}
     from_id, to_id = _snapshot_arg("before"), _snapshot_arg("after")

@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import abort
 from flask_babel import gettext as _
 
 from vigie.errors import Conflict, NotFound, ValidationFailed
@@ -179,6 +180,15 @@ def organisations_query(flt: OrganisationFilter) -> sa.Select[Organisation]:
     elif flt.status == "deactivated":
         stmt = stmt.where(Organisation.active.is_(False))
     return stmt.order_by(Organisation.kind, Organisation.name)
+
+
+def partner_or_404(org_id: int) -> Organisation:
+    """The partner a URL names (its access checked by @requires): any other organisation, or none, is a
+    404, since only partners have a processor file, staff lists, a 30(2) record, a scorecard."""
+    organisation = db.session.get(Organisation, org_id)
+    if organisation is None or organisation.kind != OrganisationKind.PARTNER:
+        abort(404)
+    return organisation
 
 
 def organisation_by_siren(siren: str) -> Organisation | None:
