@@ -1046,21 +1046,25 @@ def generate(
     return Summary(scale, seed, time.perf_counter() - began, world.sim.stats.steps, count_rows())
 
 
+def _sqlite_no_wait(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=OFF")
+    cursor.close()
+
+
+def _postgresql_no_wait(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET synchronous_commit TO off")
+    cursor.close()
+    dbapi_connection.commit()
+
+
 def _no_wait_for_disk(engine: sa.Engine) -> None:
     """The generator's commits do not wait for the disk (SQLite synchronous=OFF, PostgreSQL
     synchronous_commit=off): a crash mid-way loses the database anyway, and a commit still commits."""
-
-    def configure(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        if engine.dialect.name == "sqlite":
-            cursor.execute("PRAGMA synchronous=OFF")
-        elif engine.dialect.name == "postgresql":
-            cursor.execute("SET synchronous_commit TO off")
-        cursor.close()
-        if engine.dialect.name == "postgresql":
-            dbapi_connection.commit()
-
-    if not sa.event.contains(engine, "connect", configure):
+    # Module-level listeners: a second run on the same engine finds its listener already there.
+    configure = {"sqlite": _sqlite_no_wait, "postgresql": _postgresql_no_wait}.get(engine.dialect.name)
+    if configure is not None and not sa.event.contains(engine, "connect", configure):
         sa.event.listen(engine, "connect", configure)
     engine.dispose()  # the connections opened so far reconnect with the setting
 
