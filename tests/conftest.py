@@ -195,6 +195,15 @@ def web(app: Flask) -> WebClient:
     return WebClient(app, app.test_client())
 
 
+def french(message: str, **values: Any) -> str:
+    """A message as the French pages show it (the msgid while it has no translation)."""
+    from flask import current_app
+    from flask_babel import force_locale, gettext
+
+    with current_app.test_request_context(), force_locale("fr"):
+        return str(gettext(message, **values))
+
+
 @contextmanager
 def counting_queries() -> Iterator[list[str]]:
     """The SQL statements sent inside the block (`with counting_queries() as statements: ...`)."""

@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 from flask import Flask, url_for
-from flask_babel import force_locale, gettext
 
 from compliance.access_requests.models import AccessRequest, Inquiry, RequestStatus
+from tests.conftest import french
 from tests.smtp import SmtpServer
 from vigie.deadlines.calendar import calendar_for_app, months_deadline
 from vigie.deadlines.models import Deadline, DeadlineState
@@ -27,12 +27,6 @@ from vigie.orgs.services import add_person
 
 PARIS = ZoneInfo("Europe/Paris")
 CSV_EXPORT = b"carte;nom;inscrit le\n0412345;Durand Jeanne;2019-09-02\n"
-
-
-def t(message: str, **values: Any) -> str:
-    """A message as the pages show it (French by default), whether translated yet or not."""
-    with force_locale("fr"):
-        return str(gettext(message, **values))
 
 
 @pytest.fixture(autouse=True)
@@ -191,7 +185,7 @@ def test_a_partner_records_a_request_forwarded_at_once_and_the_dpo_is_emailed(
     form = librarian.get("/access-requests/new").get_data(as_text=True)
     assert 'name="received_by_organisation_id"' not in form  # its own organisation, no choice
     assert cast["forcalquier"].name in form
-    assert t("Record and forward to the Département") in form
+    assert french("Record and forward to the Département") in form
 
     # Received at the desk two days ago: forwarded now, so late (above the 24-hour threshold).
     received = datetime.now(UTC) - timedelta(days=2)
@@ -212,7 +206,7 @@ def test_a_partner_records_a_request_forwarded_at_once_and_the_dpo_is_emailed(
     dpo = sign_in_as(cast["dpo"])
     listing = dpo.get("/access-requests/").get_data(as_text=True)
     row = re.search(rf'data-request-id="{created.id}".*?</tr>', listing, re.S)
-    assert row is not None and t("late") in row.group(0)
+    assert row is not None and french("late") in row.group(0)
 
 
 def test_a_partner_cannot_record_a_request_for_another_organisation(
@@ -238,7 +232,7 @@ def test_a_time_that_does_not_exist_in_paris_is_refused_and_the_typing_kept(
     page = response.get_data(as_text=True)
     assert 'id="received_at-error"' in page
     assert (
-        t(
+        french(
             "This time does not exist in Paris: the clocks went forward by an hour that night. "
             "Give the time as the clock showed it."
         )
@@ -256,7 +250,7 @@ def test_a_missing_name_comes_back_on_its_field(sign_in_as: Any, cast: dict[str,
     response = dpo.post("/access-requests/new", data=intake(subject_name="  "))
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert 'id="subject_name-error"' in page and t("Give the person's name.") in page
+    assert 'id="subject_name-error"' in page and french("Give the person's name.") in page
     assert 'value="jeanne.durand@example.org"' in page
 
 
@@ -300,12 +294,12 @@ def test_an_inquiry_answered_after_its_day_is_late(
     inquiry = inquiry_of(created.id, cast["forcalquier"])
     librarian = sign_in_as(cast["librarian_a"])
     page = librarian.get(f"/inquiries/{inquiry.id}").get_data(as_text=True)
-    assert t("overdue") in page and t("Overdue by:") in page
+    assert french("overdue") in page and french("Overdue by:") in page
     overdue = dpo.get("/inquiries/?overdue=1").get_data(as_text=True)
     assert created.reference in overdue
     assert created.reference in dpo.get("/access-requests/?overdue=1").get_data(as_text=True)
     assert reply(librarian, inquiry, "no").status_code == 302
-    assert t("answered late") in librarian.get(f"/inquiries/{inquiry.id}").get_data(as_text=True)
+    assert french("answered late") in librarian.get(f"/inquiries/{inquiry.id}").get_data(as_text=True)
     assert created.reference not in dpo.get("/inquiries/?overdue=1").get_data(as_text=True)
     deadline = db.session.scalar(
         sa.select(Deadline).where(Deadline.subject_id == inquiry.id, Deadline.kind == "access.inquiry")
@@ -357,7 +351,7 @@ def test_the_life_of_a_request(
     # Partner A sees what it is asked, not the person's contact details, nor partner B's inquiry.
     page_a = librarian_a.get(f"/inquiries/{inquiry_a.id}").get_data(as_text=True)
     assert "Jeanne Durand, née en 1980" in page_a and created.reference in page_a
-    assert t("Access to their data (art. 15)") in page_a
+    assert french("Access to their data (art. 15)") in page_a
     assert 'enctype="multipart/form-data"' in page_a and 'name="csrf_token"' in page_a
     for secret in ("jeanne.durand@example.org", "06 12 34 56 78", "Cordeliers", "quelles données"):
         assert secret not in page_a
@@ -378,7 +372,7 @@ def test_the_life_of_a_request(
     assert inquiry_a.attachment_type == "text/csv" and inquiry_a.attachment_size == len(CSV_EXPORT)
     assert inquiry_b.holds_data is False and inquiry_b.attachment_key is None
     answered_a = librarian_a.get(f"/inquiries/{inquiry_a.id}").get_data(as_text=True)
-    assert t("answered on time") in answered_a and "export.csv" in answered_a
+    assert french("answered on time") in answered_a and "export.csv" in answered_a
     assert 'name="holds_data"' not in answered_a  # answered once
     assert reply(librarian_a, inquiry_a, "no").status_code == 409
     # Neither partner sees the other's answer, by any route.
@@ -402,7 +396,7 @@ def test_the_life_of_a_request(
     assert librarian_a.get(f"/inquiries/{inquiry_a.id}/attachment").data == CSV_EXPORT
     listing = dpo.get("/access-requests/").get_data(as_text=True)
     row = re.search(rf'data-request-id="{request_id}".*?</tr>', listing, re.S)
-    assert row is not None and t("%(answered)d of %(asked)d", answered=2, asked=2) in row.group(0)
+    assert row is not None and french("%(answered)d of %(asked)d", answered=2, asked=2) in row.group(0)
     # The answer letter (compliance/access_requests/exports.py) is offered to the DPO, not to a partner.
     with app.test_request_context():
         letter = url_for("request_exports.letter_pdf", request_id=request_id)
@@ -428,7 +422,7 @@ def test_the_life_of_a_request(
         data={"extension_reason": "Encore", "extension_notified_at": form_time(today)},
     )
     assert twice.status_code == 409
-    assert t("The deadline has been extended already: it can be extended once.") in twice.get_data(
+    assert french("The deadline has been extended already: it can be extended once.") in twice.get_data(
         as_text=True
     )
 
@@ -446,7 +440,7 @@ def test_the_life_of_a_request(
     assert refused.status_code == 422
     page = refused.get_data(as_text=True)
     assert 'id="legal_ground-error"' in page
-    assert t("A refusal or a partial answer states its legal ground.") in page
+    assert french("A refusal or a partial answer states its legal ground.") in page
     assert 'value="courrier"' in page and re.search(r">\s*Refus</textarea>", page)
     assert fresh(created).status == RequestStatus.OPEN
     # Granted: the request is closed and its clock met.
@@ -467,7 +461,7 @@ def test_the_life_of_a_request(
     )
     assert deadline is not None and deadline.state == DeadlineState.MET
     page = dpo.get(f"/access-requests/{request_id}").get_data(as_text=True)
-    assert 'name="outcome"' not in page and t("on time") in page
+    assert 'name="outcome"' not in page and french("on time") in page
 
 
 def test_an_extension_gives_three_months_from_receipt(sign_in_as: Any, cast: dict[str, Any]) -> None:
@@ -502,10 +496,10 @@ def test_a_partial_answer_needs_its_legal_ground(sign_in_as: Any, cast: dict[str
     data = {"outcome": "partial", "answer_channel": "e-mail", "answered_at": form_time(datetime.now(UTC))}
     response = dpo.post(f"/access-requests/{created.id}/answer", data=data)
     assert response.status_code == 422
-    assert t("A refusal or a partial answer states its legal ground.") in response.get_data(as_text=True)
+    assert french("A refusal or a partial answer states its legal ground.") in response.get_data(as_text=True)
     no_outcome = dpo.post(f"/access-requests/{created.id}/answer", data={**data, "outcome": ""})
     assert no_outcome.status_code == 422
-    assert t("Choose the answer: granted, partial or refused.") in no_outcome.get_data(as_text=True)
+    assert french("Choose the answer: granted, partial or refused.") in no_outcome.get_data(as_text=True)
     data["legal_ground"] = "Art. 15(4) RGPD : droits d'autrui"
     assert dpo.post(f"/access-requests/{created.id}/answer", data=data).status_code == 302
     assert fresh(created).legal_ground == "Art. 15(4) RGPD : droits d'autrui"
@@ -534,7 +528,7 @@ def test_asking_nobody_is_refused(sign_in_as: Any, cast: dict[str, Any], smtp_se
     response = ask(dpo, created.id)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert 'id="organisation_ids-error"' in page and t("Choose at least one partner.") in page
+    assert 'id="organisation_ids-error"' in page and french("Choose at least one partner.") in page
     assert "Nom : Jeanne Durand ; carte 0412345" in page  # the details typed are kept
     assert smtp_server.messages == []
 
@@ -568,21 +562,21 @@ def test_uploads_too_large_of_a_refused_type_or_with_a_path_are_refused(
         else:
             app.config["UPLOAD_MAX_BYTES"] = saved
     cases = [
-        (too_large, t("Too large.")),
+        (too_large, french("Too large.")),
         (
             reply(librarian, inquiry, "yes", "Export complet", (io.BytesIO(b"MZ\x90\x00"), "export.exe")),
-            t(
+            french(
                 "This type of file is refused: send %(types)s.",
                 types=".csv, .docx, .json, .ods, .odt, .pdf, .txt, .xlsx, .xml, .zip",
             ),
         ),
         (
             reply(librarian, inquiry, "yes", "Export complet", (io.BytesIO(CSV_EXPORT), "../../etc/x.csv")),
-            t("A file name cannot contain a path: give the file alone."),
+            french("A file name cannot contain a path: give the file alone."),
         ),
         (
             reply(librarian, inquiry, "yes", "Export complet", (io.BytesIO(b"MZ\x90\x00"), "export.pdf")),
-            t("The file's content does not match its extension %(suffix)s.", suffix=".pdf"),
+            french("The file's content does not match its extension %(suffix)s.", suffix=".pdf"),
         ),
     ]
     for response, message in cases:
@@ -593,7 +587,7 @@ def test_uploads_too_large_of_a_refused_type_or_with_a_path_are_refused(
         assert re.search(r">\s*Export complet</textarea>", page) and re.search(
             r'checked[^>]*value="yes"|value="yes"[^>]*checked', page
         )
-        assert t("For your safety, the file was not kept: choose it again.") in page
+        assert french("For your safety, the file was not kept: choose it again.") in page
     assert tree(data_dir) == before and {p.name for p in outside.iterdir()} == before_outside
     assert not (outside / "etc").exists() and not (data_dir / "etc").exists()
     assert fresh(inquiry).answered_at is None
@@ -621,7 +615,7 @@ def test_an_answer_that_holds_data_says_what(
     assert 'id="details-error"' in response.get_data(as_text=True)
     nothing = reply(librarian, inquiry, "")
     assert nothing.status_code == 422
-    assert t("Say whether your library holds data about the person.") in nothing.get_data(as_text=True)
+    assert french("Say whether your library holds data about the person.") in nothing.get_data(as_text=True)
     # The DPO reads the inquiry but does not answer for the partner.
     assert 'name="holds_data"' not in dpo.get(f"/inquiries/{inquiry.id}").get_data(as_text=True)
     assert reply(dpo, inquiry, "no").status_code == 403

@@ -14,12 +14,13 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale
 from markupsafe import escape
 
 from compliance.breaches.forms import NonexistentLocalTime, paris_to_utc
 from compliance.breaches.models import ActionStatus, Breach, BreachAction, BreachStatus, RiskLevel
 from compliance.breaches.services import CNIL_KIND, SUBJECT
+from tests.conftest import french
 from tests.smtp import SmtpServer, smtp_server_fixture  # noqa: F401  (the smtp_server fixture)
 from vigie.database import utcnow
 from vigie.deadlines.models import Deadline, DeadlineState
@@ -32,12 +33,6 @@ PARIS_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-
-
-def t(app: Flask, message: str, **values: Any) -> str:
-    """A message as the French pages show it (the msgid while it has no translation)."""
-    with app.test_request_context(), force_locale("fr"):
-        return gettext(message, **values)
 
 
 def plain(page: str) -> str:
@@ -190,13 +185,13 @@ def test_the_whole_life_of_a_breach_through_the_web_forms(
 
     # The partner's page shows the report, its delay and the "late" flag, and the awaiting state.
     page = librarian.get(f"/breaches/{breach.id}").get_data(as_text=True)
-    assert t(app, "late") in plain(page)
+    assert french("late") in plain(page)
     assert 'class="badge awaiting"' in page  # "awaiting acknowledgement — 0 min elapsed"
 
     # The DPO opens the link, sees the button, acknowledges.
     confirm = dpo.get(link)
     assert confirm.status_code == 200
-    assert t(app, "Acknowledge receipt") in plain(confirm.get_data(as_text=True))
+    assert french("Acknowledge receipt") in plain(confirm.get_data(as_text=True))
     response = dpo.post(link)
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/breaches/{breach.id}#timeline")
@@ -218,8 +213,8 @@ def test_the_whole_life_of_a_breach_through_the_web_forms(
     assert shown(app, breach.cnil_deadline_at) in page
     assert re.search(r'<time class="countdown" datetime="[0-9T:-]+Z">', page)
     assert "countdown.js" in page
-    assert t(
-        app, "on %(at)s by %(name)s", at=shown(app, breach.acknowledged_at), name=people["dpo"].name
+    assert french(
+        "on %(at)s by %(name)s", at=shown(app, breach.acknowledged_at), name=people["dpo"].name
     ) in plain(page)
     assert 'class="badge awaiting"' not in page
 
@@ -254,8 +249,7 @@ def test_the_whole_life_of_a_breach_through_the_web_forms(
     refused = dpo.post(f"/breaches/{breach.id}/notifications", data=notified)
     assert refused.status_code == 422
     page = refused.get_data(as_text=True)
-    message = t(
-        app,
+    message = french(
         "This notification comes more than 72 hours after the Département became aware: "
         "give the reasons for the delay (GDPR art. 33(1)).",
     )
@@ -306,7 +300,7 @@ def test_the_whole_life_of_a_breach_through_the_web_forms(
         "Appel de la directrice",
     ):
         assert str(escape(text)) in page
-    assert t(app, "closed") in plain(page)
+    assert french("closed") in plain(page)
     assert 'action="/breaches/' + str(breach.id) + '/close"' not in page
 
 
@@ -324,8 +318,7 @@ def test_an_acknowledgement_sent_twice_records_one_and_sends_one_receipt(
     response = other_tab.post(f"/breaches/{breach.id}/acknowledge", follow_redirects=True)
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert t(
-        app,
+    assert french(
         "Already acknowledged on %(at)s by %(name)s: nothing was changed.",
         at=shown(app, first),
         name=people["dpo"].name,
@@ -336,8 +329,8 @@ def test_an_acknowledgement_sent_twice_records_one_and_sends_one_receipt(
     assert len(cnil_deadlines_of(breach.id)) == 1
     # The e-mail's link, opened again, says so and offers no button.
     page = dpo.get(f"/breaches/{breach.id}/acknowledge").get_data(as_text=True)
-    assert t(
-        app, "Already acknowledged on %(at)s by %(name)s.", at=shown(app, first), name=people["dpo"].name
+    assert french(
+        "Already acknowledged on %(at)s by %(name)s.", at=shown(app, first), name=people["dpo"].name
     ) in plain(page)
     assert 'action="/breaches/' + str(breach.id) + '/acknowledge"' not in page
 
@@ -417,7 +410,7 @@ def test_the_72_hours_across_the_change_to_summer_time(
     assert to_paris(due).strftime("%d/%m/%Y %H:%M") == "31/03/2025 11:00"
     page = dpo.get(f"/breaches/{breach.id}").get_data(as_text=True)
     assert shown(app, due) in page
-    assert t(app, "overdue") in plain(page)  # long past
+    assert french("overdue") in plain(page)  # long past
 
 
 def test_the_72_hours_across_a_weekend(
@@ -459,8 +452,7 @@ def test_a_time_the_clocks_skipped_is_refused_and_what_was_typed_is_kept(
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert 'id="discovered_at-error"' in page
-    assert t(
-        app,
+    assert french(
         "This time does not exist in Paris: the clocks went forward from 2:00 to 3:00 that night. "
         "Give a time before 2:00 or from 3:00.",
     ) in plain(page)
@@ -484,9 +476,9 @@ def test_an_incomplete_report_is_kept_as_a_draft_with_what_is_missing_next_to_th
     (breach,) = breaches()
     assert breach.status == BreachStatus.DRAFT  # kept: nothing typed is lost
     assert f'action="/breaches/{breach.id}/edit"' in page  # the form goes on with the draft
-    assert t(app, "The declaration is incomplete: it was kept as a draft.") in plain(page)
-    assert 'id="discovered_at-error"' in plain(page) and t(
-        app, "Say when the breach was discovered."
+    assert french("The declaration is incomplete: it was kept as a draft.") in plain(page)
+    assert 'id="discovered_at-error"' in plain(page) and french(
+        "Say when the breach was discovered."
     ) in plain(page)
     assert 'id="natures-error"' in page
     assert "Mme Dupont, directrice" in page
@@ -644,7 +636,7 @@ def test_the_auditor_reads_the_register_without_the_personal_data(
     assert breach.reference in auditor.get("/breaches/").get_data(as_text=True)
     page = auditor.get(f"/breaches/{breach.id}").get_data(as_text=True)
     assert "clé USB" not in page and "Mme Dupont" not in page and "direction@mediatheque" not in page
-    assert t(app, "(withheld)") in plain(page)
+    assert french("(withheld)") in plain(page)
     assert f"/breaches/{breach.id}/acknowledge" not in page  # read-only: no form
     assert auditor.get("/breaches/new").status_code == 403
 
@@ -702,7 +694,7 @@ def test_the_dpos_forms_keep_what_was_typed_and_show_the_rule_broken(
         data={"assessment-risk_level": "high", "assessment-risk_reasoning": "Enfants concernés"},
     )
     assert response.status_code == 409
-    assert t(app, "Acknowledge receipt before assessing the risk.") in plain(response.get_data(as_text=True))
+    assert french("Acknowledge receipt before assessing the risk.") in plain(response.get_data(as_text=True))
     assert reload(breach.id).risk_level is None
 
     assert dpo.post(f"/breaches/{breach.id}/acknowledge").status_code == 302
@@ -742,7 +734,7 @@ def test_the_dpos_forms_keep_what_was_typed_and_show_the_rule_broken(
     # Closing while the CNIL notification is still due: refused with the reason.
     response = dpo.post(f"/breaches/{breach.id}/close", data={"close-closure_summary": "Fin"})
     assert response.status_code == 409
-    assert t(app, "The CNIL notification is still due: record it before closing.") in plain(
+    assert french("The CNIL notification is still due: record it before closing.") in plain(
         response.get_data(as_text=True)
     )
     assert reload(breach.id).status == BreachStatus.ASSESSED
@@ -765,7 +757,7 @@ def test_the_register_lists_filters_and_flags(
     rows = re.findall(r'<tr class="breach-row" data-breach-id="(\d+)">(.*?)</tr>', page, re.S)
     by_id = {int(i): html for i, html in rows}
     assert set(by_id) == {late.id, on_time.id}  # the DPO's register: reported breaches
-    assert t(app, "late") in plain(by_id[late.id]) and t(app, "late") not in plain(by_id[on_time.id])
+    assert french("late") in plain(by_id[late.id]) and french("late") not in plain(by_id[on_time.id])
     assert 'class="badge awaiting"' in by_id[late.id] and 'class="badge awaiting"' not in by_id[on_time.id]
     assert "countdown" in by_id[on_time.id]  # the CNIL clock runs
     assert "/breaches/register.csv" in page and "/breaches/register.pdf" in page
@@ -808,4 +800,4 @@ def test_the_home_page_panel_shows_the_breaches_awaiting_acknowledgement(
     assert dpo.post(f"/breaches/{breach.id}/acknowledge").status_code == 302
     home = dpo.get("/").get_data(as_text=True)
     assert f'href="/breaches/{breach.id}/acknowledge"' not in home
-    assert t(app, "No breach is awaiting acknowledgement.") in plain(home)
+    assert french("No breach is awaiting acknowledgement.") in plain(home)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale
 
 from governance.conventions import reference, services
 from governance.conventions.models import (
@@ -28,7 +28,7 @@ from governance.conventions.models import (
     FormalNotice,
 )
 from governance.conventions.services import DeliberationData
-from tests.conftest import WebClient
+from tests.conftest import WebClient, french
 from vigie.deadlines.calendar import end_of_day
 from vigie.deadlines.models import Deadline, DeadlineState
 from vigie.deadlines.services import open_deadline
@@ -56,12 +56,6 @@ REFERENCE_DELIBERATION = {
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-
-
-def t(app: Flask, message: str, **values: Any) -> str:
-    """A message as the French pages show it (the msgid while it has no translation)."""
-    with app.test_request_context(), force_locale("fr"):
-        return gettext(message, **values)
 
 
 def plain(page: str) -> str:
@@ -218,7 +212,7 @@ def test_a_convention_from_draft_to_renewed(app: Flask, parties: dict[str, Any],
     assert convention.status == ConventionStatus.TRANSMITTED and convention.enforceable
     page = legal.get(response.headers["Location"]).get_data(as_text=True)
     assert 'data-enforceable="yes"' in page
-    assert t(app, "enforceable") in page
+    assert french("enforceable") in page
     assert REFERENCE_ACK in page
     evaluation_clock = db.session.scalar(
         sa.select(Deadline).where(
@@ -300,8 +294,7 @@ def test_a_convention_from_draft_to_terminated(app: Flask, parties: dict[str, An
     )
     assert early.status_code == 409
     assert plain(early.get_data(as_text=True)).count(
-        t(
-            app,
+        french(
             "The 30 days of the formal notice run until %(date)s: terminate after that.",
             date="03/10/2025",
         )
@@ -360,7 +353,7 @@ def test_an_answered_notice_cannot_ground_a_termination(
         ),
     )
     assert refused.status_code == 409
-    assert t(app, "The partner answered the formal notice: it cannot ground a termination.") in plain(
+    assert french("The partner answered the formal notice: it cannot ground a termination.") in plain(
         refused.get_data(as_text=True)
     )
     assert reload(convention.id).status == ConventionStatus.TRANSMITTED
@@ -433,7 +426,7 @@ def test_a_mismatching_acknowledgement_is_refused_next_to_the_field(
     response = transmit_through_form(legal, convention, ack)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    reason = t(app, msgid, **values)
+    reason = french(msgid, **values)
     assert reason in field_error(page, "transmission-acknowledgement_id")
     assert 'aria-invalid="true"' in page
     assert f'value="{ack}"' in page  # what was typed is kept
@@ -454,8 +447,8 @@ def test_an_acknowledgement_for_another_partner_names_both_sirens(
     approve_through_form(legal, convention)
     sign_through_form(legal, convention)
     page = transmit_through_form(legal, convention).get_data(as_text=True)
-    assert t(
-        app, "The SIREN %(ack)s is not the partner's (%(siren)s).", ack="240400440", siren="210402095"
+    assert french(
+        "The SIREN %(ack)s is not the partner's (%(siren)s).", ack="240400440", siren="210402095"
     ) in (field_error(page, "transmission-acknowledgement_id"))
 
 
@@ -472,7 +465,7 @@ def test_a_reception_before_the_act_is_refused_next_to_the_date(
         ),
     )
     assert response.status_code == 422
-    assert t(app, "Too early.") in field_error(response.get_data(as_text=True), "transmission-received_on")
+    assert french("Too early.") in field_error(response.get_data(as_text=True), "transmission-received_on")
 
 
 # --- the evaluation's date, the deliberation's figures ---------------------------------------------
@@ -498,8 +491,7 @@ def test_deliberation_figures_are_checked_next_to_their_fields(
     response = approve_through_form(legal, convention, members_present="23")  # 23 + 5 > 27
     assert response.status_code == 422
     error = field_error(response.get_data(as_text=True), "approve-members_present")
-    assert error == t(
-        app,
+    assert error == french(
         "%(present)d present and %(represented)d represented exceed the %(office)d members in office.",
         present=23,
         represented=5,
@@ -508,8 +500,8 @@ def test_deliberation_figures_are_checked_next_to_their_fields(
     response = approve_through_form(legal, convention, votes_for="25", votes_against="2", abstentions="1")
     assert response.status_code == 422
     error = field_error(response.get_data(as_text=True), "approve-votes_for")
-    assert error == t(
-        app, "%(votes)d votes exceed the %(voters)d members present or represented.", votes=28, voters=27
+    assert error == french(
+        "%(votes)d votes exceed the %(voters)d members present or represented.", votes=28, voters=27
     )
     response = approve_through_form(legal, convention, number="", members_in_office="")
     assert response.status_code == 422
@@ -614,7 +606,7 @@ def test_a_scan_that_is_not_a_pdf_is_refused(app: Flask, parties: dict[str, Any]
         content_type="multipart/form-data",
     )
     assert response.status_code == 422
-    assert field_error(response.get_data(as_text=True), "scan-scan") == t(app, "Refused type.")
+    assert field_error(response.get_data(as_text=True), "scan-scan") == french("Refused type.")
     assert reload(convention.id).signed_scan_key is None
 
 
@@ -884,7 +876,7 @@ def test_a_reference_used_twice_is_refused_next_to_the_field(
         ),
     )
     assert response.status_code == 409
-    assert field_error(response.get_data(as_text=True), "convention-reference") == t(app, "Already used.")
+    assert field_error(response.get_data(as_text=True), "convention-reference") == french("Already used.")
 
 
 def test_one_acknowledgement_for_two_conventions_is_a_conflict(
@@ -900,7 +892,7 @@ def test_one_acknowledgement_for_two_conventions_is_a_conflict(
     response = transmit_through_form(legal, second)
     assert response.status_code == 409
     page = response.get_data(as_text=True)
-    assert field_error(page, "transmission-acknowledgement_id") == t(app, "Already used.")
+    assert field_error(page, "transmission-acknowledgement_id") == french("Already used.")
     assert reload(second.id).transmitted_on is None
 
 

@@ -20,11 +20,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask_babel import force_locale, gettext
 
 from governance.bodies import services
 from governance.bodies.models import Attendance, AttendanceStatus, Body, Decision, Meeting
 from governance.bodies.services import KEEP, AttendanceEntry, MemberData
+from tests.conftest import french
 from tests.test_governance_exports import pdf_text
 from vigie.errors import Conflict, ValidationFailed
 from vigie.extensions import db
@@ -32,11 +32,6 @@ from vigie.extensions import db
 PARIS = ZoneInfo("Europe/Paris")
 DAY = datetime(2025, 4, 3, 18, 0, tzinfo=PARIS)
 NAMES = ("Eliane BARREILLE", "David GEHANT", "Aurélie ANNEQUIN", "Gilbert BOYER")
-
-
-def fr(app: Flask, msgid: str, **values: Any) -> str:
-    with app.test_request_context(), force_locale("fr"):
-        return str(gettext(msgid, **values))
 
 
 def page_text(response: Any) -> str:
@@ -169,8 +164,8 @@ def test_the_meeting_page_names_the_secretary_with_the_attendance(
     url = f"/governance/meetings/{meeting.id}/attendance"
     page = web.get(f"/governance/meetings/{meeting.id}").get_data(as_text=True)
     assert '<select id="secretary" name="secretary"' in page
-    assert fr(
-        app, "Named at the start of the meeting among the members present (CGCT L2121-15)."
+    assert french(
+        "Named at the start of the meeting among the members present (CGCT L2121-15)."
     ) in html.unescape(page)
 
     response = web.post(url, attendance_form(members, secretary=str(annequin.id)))
@@ -187,7 +182,7 @@ def test_the_meeting_page_names_the_secretary_with_the_attendance(
     text = page_text(refused)
     error = re.search(r'<p class="error" id="secretary-error">(.*?)</p>', text)
     assert error is not None
-    assert error.group(1) == fr(app, "The secretary of the meeting is one of the members present.")
+    assert error.group(1) == french("The secretary of the meeting is one of the members present.")
     assert 'aria-invalid="true"' in text[text.index('<select id="secretary"') :][:300]
     assert re.search(r'<option value="excused" selected>', text[text.index(f'id="status-{annequin.id}"') :])
     assert fresh_meeting(meeting.id).secretary_id == annequin.id
@@ -221,7 +216,7 @@ def test_the_minutes_pdf_names_the_secretary(app: Flask, council: dict[str, Any]
     before = web.get(url)
     assert before.status_code == 200 and before.mimetype == "application/pdf"
     # pdf_text folds white space (the catalog's no-break spaces too): so is the line looked for.
-    line = " ".join(fr(app, "Secretary of the meeting: %(name)s.", name="Aurélie ANNEQUIN").split())
+    line = " ".join(french("Secretary of the meeting: %(name)s.", name="Aurélie ANNEQUIN").split())
     assert line not in pdf_text(before.data)
 
     services.set_attendance(meeting, roll(members), members["Aurélie ANNEQUIN"].id)
@@ -231,7 +226,7 @@ def test_the_minutes_pdf_names_the_secretary(app: Flask, council: dict[str, Any]
     text = pdf_text(response.data)
     assert line in text
     assert line in ("Secrétaire de séance : Aurélie ANNEQUIN.", "Secretary of the meeting: Aurélie ANNEQUIN.")
-    signatures = text[text.index(" ".join(fr(app, "The secretary of the meeting").split())) :]
+    signatures = text[text.index(" ".join(french("The secretary of the meeting").split())) :]
     assert "Aurélie ANNEQUIN" in signatures
 
 
@@ -377,8 +372,7 @@ def test_the_decision_form_answers_409_and_saves_nothing(
         response = web.post(url, {"decision-text": "Approuver la convention", "decision-vote_id": ""})
     assert taken == ["CCPFML-2025-001"]
     assert response.status_code == 409
-    expected = fr(
-        app,
+    expected = french(
         "Another decision took number %(reference)s at the same moment: nothing was recorded. "
         "Record it again.",
         reference="CCPFML-2025-001",

@@ -12,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from flask import Flask
-from flask_babel import gettext
 
 from compliance.access_requests.models import AccessRequest, Right
 from compliance.breaches.models import Breach, BreachAction
@@ -20,6 +19,7 @@ from compliance.processor.models import PartnerDpo, StaffGrant
 from compliance.staff_lists.models import StaffListSnapshot
 from governance.bodies.models import ActionItem, Body, BodyMember, Meeting, Minutes, MinutesVersion
 from governance.conventions.models import Convention, Deliberation
+from tests.conftest import french
 from tests.factories import PASSWORD, Factory
 from vigie.audit.models import AuditEvent
 from vigie.auth.roles import ROLE_PERMISSIONS, Permission, Role
@@ -185,12 +185,6 @@ def world(factory: Factory) -> dict[str, Any]:
     }
 
 
-def _shown(app: Flask, msgid: str) -> str:
-    """A field's label as a request shows it (in French by default)."""
-    with app.test_request_context():
-        return gettext(msgid)
-
-
 def _holding(kind: IndexKind) -> set[str]:
     # An extractor (a JSON list of people, as the certified staff lists) holds names and addresses.
     return {s.entity for s in sources() if any(v == kind or callable(v) for v in s.fields.values())}
@@ -250,7 +244,7 @@ def test_every_word_must_be_in_the_same_field(app: Flask, world: dict[str, Any])
         assert convention.id not in _ids(find_person(world["dpo"], "Jeanne Lefèvre"), "convention")
         found = find_person(world["dpo"], "paul lefevre")
     assert _ids(found, "convention") == {convention.id}
-    assert found.groups[0].records[0].fields == (_shown(app, "signatory for the Département"),)
+    assert found.groups[0].records[0].fields == (french("signatory for the Département"),)
 
 
 def test_a_query_that_is_neither_an_address_nor_a_name_is_refused(app: Flask, world: dict[str, Any]) -> None:
@@ -292,7 +286,7 @@ def test_found_by_name_in_every_table_that_holds_one(app: Flask, world: dict[str
     for group in result.groups:
         assert _ids(result, group.entity) == {target[group.entity].id}, group.entity
     convention = next(g.records[0] for g in result.groups if g.entity == "convention")
-    assert convention.fields == (_shown(app, "signatory for the partner"),)
+    assert convention.fields == (french("signatory for the partner"),)
 
 
 def test_a_search_decrypts_only_the_rows_it_finds(app: Flask, factory: Factory) -> None:
@@ -436,7 +430,7 @@ def test_bulk_orm_statements_keep_the_index_in_step(app: Flask, world: dict[str,
         chef = find_person(world["dpo"], "chef@example.fr")
         target = find_person(world["dpo"], EMAIL_TYPED)
     assert _ids(chef, "staff_grant") == {ids["staff_grant"]}
-    assert chef.groups[0].records[0].fields == (_shown(app, "authorisation recorded by"),)
+    assert chef.groups[0].records[0].fields == (french("authorisation recorded by"),)
     assert _ids(target, "staff_grant") == {ids["staff_grant"]}  # its own address untouched
     t = PersonIndexEntry
     outbox_rows = sa.select(t.field).where(t.entity == "outbox_message", t.row_id == ids["outbox_message"])

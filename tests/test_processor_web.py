@@ -15,22 +15,17 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask, current_app
-from flask_babel import force_locale, format_date, gettext, ngettext
+from flask_babel import force_locale, format_date, ngettext
 
 from compliance.processor import services
 from compliance.processor.forms import SCOPE_LABELS, WARNING_LABELS
 from compliance.processor.models import PartnerDpo, StaffGrant, SubProcessor
 from compliance.processor.services import GrantData, SubProcessorData
+from tests.conftest import french
 from vigie.extensions import db
 from vigie.orgs.services import add_person
 
 # --- helpers ---------------------------------------------------------------------------------------
-
-
-def t(message: str, **values: Any) -> str:
-    """A message as the French pages show it (the msgid while it has no translation)."""
-    with current_app.test_request_context(), force_locale("fr"):
-        return gettext(message, **values)
 
 
 def shown(day: date, fmt: str = "medium") -> str:
@@ -134,9 +129,9 @@ def test_the_dpo_set_then_replaced_keeps_the_history(cast: dict[str, Any], sign_
     dpo = section(page.get_data(as_text=True), "dpo")
     for typed in ("Marie Dubois", "DPO@manosque.example", "04 92 70 00 00", "04100 Manosque", "DPO-12345"):
         assert typed in dpo
-    assert t("Former data protection officers") not in dpo
+    assert french("Former data protection officers") not in dpo
     flashes = plain(page.get_data(as_text=True))
-    recorded = t(
+    recorded = french(
         "%(name)s is recorded as the data protection officer of %(org)s.",
         name="Marie Dubois",
         org="Médiathèque de Manosque",
@@ -149,7 +144,7 @@ def test_the_dpo_set_then_replaced_keeps_the_history(cast: dict[str, Any], sign_
     )
     assert second.status_code == 302
     dpo = section(web.get(file_url(library)).get_data(as_text=True), "dpo")
-    current, history = dpo.split(t("Former data protection officers"), 1)
+    current, history = dpo.split(french("Former data protection officers"), 1)
     assert "Paul Roux" in current and "Marie Dubois" not in current
     assert (
         "Marie Dubois" in history
@@ -170,11 +165,11 @@ def test_a_bad_dpo_form_is_shown_again_and_nothing_is_saved(cast: dict[str, Any]
     )
     assert response.status_code == 422
     page = plain(response.get_data(as_text=True))
-    assert t("Give the DPO's name.") in page
-    assert t("Give a valid e-mail address.") in page
-    assert t("Give a date, for example 31/05/2025.") in page
+    assert french("Give the DPO's name.") in page
+    assert french("Give a valid e-mail address.") in page
+    assert french("Give a date, for example 31/05/2025.") in page
     assert 'value="04 92 70 11 11"' in page and 'value="pas-une-adresse"' in page  # nothing typed lost
-    summary = re.escape(t("Record the data protection officer"))
+    summary = re.escape(french("Record the data protection officer"))
     assert re.search(rf'<details class="action-form" open>\s*<summary>{summary}', page)
     assert rows_of(PartnerDpo) == []
 
@@ -203,7 +198,7 @@ def test_a_grant_then_its_revocation_through_the_forms(cast: dict[str, Any], sig
 
     today = staff_table(web.get(file_url(library)).get_data(as_text=True))
     assert "Alice Martin" in today and "alice@manosque.example" in today and "Bibliothécaire" in today
-    assert f"{t('Registrations')}, {t('Statistics')}" in today
+    assert f"{french('Registrations')}, {french('Statistics')}" in today
     assert cast["librarian"].email in today  # granted by
 
     def listed(day: str) -> bool:
@@ -221,7 +216,7 @@ def test_a_grant_then_its_revocation_through_the_forms(cast: dict[str, Any], sig
     assert listed("2025-05-31") and not listed("2025-06-01")  # a revocation takes effect on its day
     before = staff_table(web.get(file_url(library, "?on=2025-05-31")).get_data(as_text=True))
     assert "Mutation à Digne" in before  # revoked on, by and why
-    assert t("on %(day)s by %(who)s", day=shown(date(2025, 6, 1)), who=cast["librarian"].email) in before
+    assert french("on %(day)s by %(who)s", day=shown(date(2025, 6, 1)), who=cast["librarian"].email) in before
     assert "Alice Martin" not in staff_table(web.get(file_url(library)).get_data(as_text=True))
     (grant,) = rows_of(StaffGrant)  # kept, with its end
     assert (grant.revoked_on, grant.revoked_by, grant.revocation_reason) == (
@@ -238,14 +233,17 @@ def test_bad_grants_are_refused_and_nothing_is_saved(cast: dict[str, Any], sign_
     cases = [
         (
             {"name": "Alice Martin", "scope": ["registrations"], "granted_on": tomorrow},
-            t("An authorisation is recorded once granted, not in advance."),
+            french("An authorisation is recorded once granted, not in advance."),
         ),
-        ({"name": "", "scope": ["registrations"], "granted_on": "2025-01-06"}, t("Give the person's name.")),
-        ({"name": "Alice Martin", "granted_on": "2025-01-06"}, t("Tick at least one.")),
+        (
+            {"name": "", "scope": ["registrations"], "granted_on": "2025-01-06"},
+            french("Give the person's name."),
+        ),
+        ({"name": "Alice Martin", "granted_on": "2025-01-06"}, french("Tick at least one.")),
         ({"name": "Alice Martin", "scope": ["everything"], "granted_on": "2025-01-06"}, "everything"),
         (
             {"name": "Alice Martin", "scope": ["registrations"], "granted_on": ""},
-            t("Give the day the authorisation starts."),
+            french("Give the day the authorisation starts."),
         ),
         (
             {
@@ -254,7 +252,7 @@ def test_bad_grants_are_refused_and_nothing_is_saved(cast: dict[str, Any], sign_
                 "scope": ["registrations"],
                 "granted_on": "2025-01-06",
             },
-            t("Give a valid e-mail address."),
+            french("Give a valid e-mail address."),
         ),
     ]
     for fields, message in cases:
@@ -275,10 +273,12 @@ def test_bad_revocations_change_nothing(cast: dict[str, Any], sign_in_as: Any) -
     url = file_url(cast["library"], f"/staff/{grant.id}/revoke")
     before = web.post(url, prefixed(f"revoke-{grant.id}", revoked_on="2025-01-01", reason="Départ"))
     assert before.status_code == 422
-    assert t("An authorisation cannot end before it was granted.") in plain(before.get_data(as_text=True))
+    assert french("An authorisation cannot end before it was granted.") in plain(
+        before.get_data(as_text=True)
+    )
     no_reason = web.post(url, prefixed(f"revoke-{grant.id}", revoked_on="2025-02-01", reason=" "))
     assert no_reason.status_code == 422
-    assert t("Say why the authorisation ends.") in plain(no_reason.get_data(as_text=True))
+    assert french("Say why the authorisation ends.") in plain(no_reason.get_data(as_text=True))
     no_day = web.post(url, prefixed(f"revoke-{grant.id}", revoked_on="", reason="Départ"))
     assert no_day.status_code == 422
     (kept,) = rows_of(StaffGrant)
@@ -290,7 +290,7 @@ def test_bad_revocations_change_nothing(cast: dict[str, Any], sign_in_as: Any) -
     )
     twice = web.post(url, prefixed(f"revoke-{grant.id}", revoked_on="2025-03-01", reason="Encore"))
     assert twice.status_code == 409
-    assert t("This authorisation is revoked already.") in plain(twice.get_data(as_text=True))
+    assert french("This authorisation is revoked already.") in plain(twice.get_data(as_text=True))
     (kept,) = rows_of(StaffGrant)
     assert kept.revoked_on == date(2025, 2, 1) and kept.revocation_reason == "Départ"
 
@@ -304,7 +304,7 @@ def test_an_invalid_day_gives_a_message_not_a_list(cast: dict[str, Any], sign_in
         assert response.status_code == 400, raw
         page = response.get_data(as_text=True)
         assert '<table class="staff">' not in page
-        assert t("“%(value)s” is not a date: give it as YYYY-MM-DD.", value=raw) in plain(page)
+        assert french("“%(value)s” is not a date: give it as YYYY-MM-DD.", value=raw) in plain(page)
         assert "<b>hier</b>" not in page  # escaped
     assert "Alice Martin" in staff_table(web.get(file_url(cast["library"])).get_data(as_text=True))
 
@@ -374,7 +374,7 @@ def test_a_sub_processor_added_with_warnings_edited_then_ended(cast: dict[str, A
     )
     subs = section(web.get(file_url(library)).get_data(as_text=True), "sub-processors")
     assert "Irlande" in subs and str(WARNING_LABELS["outside_eu"]) not in subs
-    assert f'class="warnings"><span class="muted">{t("none")}' in subs
+    assert f'class="warnings"><span class="muted">{french("none")}' in subs
 
     ended = web.post(
         file_url(library, f"/sub-processors/{sub.id}/end"),
@@ -386,7 +386,7 @@ def test_a_sub_processor_added_with_warnings_edited_then_ended(cast: dict[str, A
     page = web.get(file_url(library)).get_data(as_text=True)
     current = re.search(r'<table class="sub-processors">.*?</table>', page, re.S)
     assert current and "CloudCorp" not in current.group(0)
-    assert t("Former sub-processors") in page and "CloudCorp Europe" in page
+    assert french("Former sub-processors") in page and "CloudCorp Europe" in page
     # An ended sub-processor is not changed any more.
     late = web.post(edit_url, {"company": "Autre", "service": "Autre"})
     assert late.status_code == 302
@@ -408,10 +408,10 @@ def test_bad_sub_processor_input_is_refused_and_nothing_is_saved(
     )
     assert no_date.status_code == 422
     page = plain(no_date.get_data(as_text=True))
-    assert t("Give the date the clauses were signed.") in page and 'value="Hébergeur SAS"' in page
+    assert french("Give the date the clauses were signed.") in page and 'value="Hébergeur SAS"' in page
     no_company = web.post(file_url(library, "/sub-processors"), prefixed("sub", company=" ", service="X"))
     assert no_company.status_code == 422
-    assert t("Give the company's name.") in plain(no_company.get_data(as_text=True))
+    assert french("Give the company's name.") in plain(no_company.get_data(as_text=True))
     assert rows_of(SubProcessor) == []
 
     sub = services.add_sub_processor(
@@ -422,18 +422,18 @@ def test_bad_sub_processor_input_is_refused_and_nothing_is_saved(
     bad_edit = web.post(edit_url, {"company": "Hébergeur SAS", "service": "", "location": "Lyon"})
     assert bad_edit.status_code == 422
     page = plain(bad_edit.get_data(as_text=True))
-    assert t("Say what service it provides.") in page and 'value="Lyon"' in page
+    assert french("Say what service it provides.") in page and 'value="Lyon"' in page
     service_rule = web.post(
         edit_url, {"company": "Hébergeur SAS", "service": "Hébergement", "clauses_in_place": "y"}
     )
     assert service_rule.status_code == 422
-    assert t("Give the date the clauses were signed.") in plain(service_rule.get_data(as_text=True))
+    assert french("Give the date the clauses were signed.") in plain(service_rule.get_data(as_text=True))
     future = (services.today() + timedelta(days=2)).isoformat()
     end = web.post(
         file_url(library, f"/sub-processors/{sub.id}/end"), prefixed(f"end-{sub.id}", ended_on=future)
     )
     assert end.status_code == 422
-    assert t("The date is in the future.") in plain(end.get_data(as_text=True))
+    assert french("The date is in the future.") in plain(end.get_data(as_text=True))
     (kept,) = rows_of(SubProcessor)
     assert (kept.service, kept.location, kept.clauses_in_place, kept.ended_on) == (
         "Hébergement",
@@ -460,7 +460,7 @@ def test_a_partner_keeps_to_its_own_file(cast: dict[str, Any], sign_in_as: Any) 
     assert index.status_code == 302 and index.headers["Location"].endswith(f"/processor/{own.id}")
     mine = web.get(file_url(own)).get_data(as_text=True)
     assert "Alice Martin" not in mine and "Marie Dubois" not in mine and "Hébergeur SAS" not in mine
-    assert t("Processor files") not in mine  # no way to the index
+    assert french("Processor files") not in mine  # no way to the index
 
     # The other partner's file: refused by its organisation id.
     assert web.get(file_url(library)).status_code == 403
@@ -620,7 +620,11 @@ def test_the_index_shows_each_file_in_a_fixed_number_of_queries(
     assert "DPO 0" in row and "Ancien DPO 0" not in row
     assert (cell(row, "staff-count"), cell(row, "sub-count"), cell(row, "warning-count")) == ("3", "2", "1")
     empty = index_row(page, cast["neighbour_org"].id)
-    assert t("missing") in empty and cell(empty, "staff-count") == "0" and cell(empty, "warning-count") == "0"
+    assert (
+        french("missing") in empty
+        and cell(empty, "staff-count") == "0"
+        and cell(empty, "warning-count") == "0"
+    )
 
     partners = [factory.org("partner") for _ in range(12)]
     for n, partner in enumerate(partners, start=1):

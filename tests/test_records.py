@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask_babel import force_locale, gettext
 from pypdf import PdfReader
 
 from compliance.processor.services import SubProcessorData, add_sub_processor, set_dpo
@@ -26,17 +25,12 @@ from compliance.records.models import (
     ProcessingRecordVersion,
     RecordKind,
 )
+from tests.conftest import french
 from vigie.extensions import db
 
 HOSTILE = '<script>alert(1)</script><iframe src="file:///etc/passwd"></iframe>'
 
 # --- helpers -------------------------------------------------------------------------------------------
-
-
-def t(app: Flask, message: str, **values: Any) -> str:
-    """A message as the French pages show it (the msgid while it has no translation)."""
-    with app.test_request_context(), force_locale("fr"):
-        return gettext(message, **values)
 
 
 def plain(page: str) -> str:
@@ -213,7 +207,7 @@ def test_controller_record_life(app: Flask, world: dict[str, Any], sign_in_as: A
     old = dpo.get(f"/records/{record.id}/versions/1")
     assert old.status_code == 200
     old_page = plain(old.get_data(as_text=True))
-    assert t(app, "This is version %(number)d, not the current one.", number=1) in old_page
+    assert french("This is version %(number)d, not the current one.", number=1) in old_page
     assert "Statistiques semestrielles" not in old_page
     assert dpo.get(f"/records/{record.id}/versions/4").status_code == 404
 
@@ -391,8 +385,8 @@ def test_bad_edits_change_nothing(app: Flask, world: dict[str, Any], sign_in_as:
         f"/records/{record.id}/edit", data=processor_values(change_note="Relu", base_number="1")
     )
     assert same.status_code == 422
-    assert t(
-        app, "Nothing changed since version %(number)d: no new version was recorded.", number=1
+    assert french(
+        "Nothing changed since version %(number)d: no new version was recorded.", number=1
     ) in plain(same.get_data(as_text=True))
     assert [v.number for v in versions_of(record.id)] == [1]
 
@@ -554,21 +548,21 @@ def test_record_csv(app: Flask, world: dict[str, Any], sign_in_as: Any) -> None:
     rows = read_csv(response)
     header, (row,) = rows[0], rows[1:]
     cell = dict(zip(header, row, strict=True))
-    assert cell[t(app, "Record")] == t(app, "Controller's record (GDPR art. 30(1))")
-    assert cell[t(app, "Organisation")] == "Département des Alpes de Haute-Provence"
-    assert cell[t(app, "Version")] == "2"
-    assert cell[t(app, "Saved by")] == world["dpo"].email
-    assert cell[t(app, "Change note")] == "Durée fixée"
-    assert cell[t(app, "Retention periods")] == "Cinq ans"
-    assert cell[t(app, "Legal basis")] == t(
-        app, "Task carried out in the public interest (GDPR art. 6(1)(e))"
+    assert cell[french("Record")] == french("Controller's record (GDPR art. 30(1))")
+    assert cell[french("Organisation")] == "Département des Alpes de Haute-Provence"
+    assert cell[french("Version")] == "2"
+    assert cell[french("Saved by")] == world["dpo"].email
+    assert cell[french("Change note")] == "Durée fixée"
+    assert cell[french("Retention periods")] == "Cinq ans"
+    assert cell[french("Legal basis")] == french(
+        "Task carried out in the public interest (GDPR art. 6(1)(e))"
     )
-    assert cell[t(app, "Transfers outside the European Union")] == t(app, "no")
-    assert cell[t(app, "Data protection officer")] == "Camille Martin"
+    assert cell[french("Transfers outside the European Union")] == french("no")
+    assert cell[french("Data protection officer")] == "Camille Martin"
     # An earlier version on request; a formula is never run by the spreadsheet.
     first = dict(zip(header, read_csv(dpo.get(f"/records/{record.id}/export.csv?version=1"))[1], strict=True))
-    assert first[t(app, "Retention periods")] == "Durée de la convention"
-    assert first[t(app, "Categories of recipients")] == '\'=HYPERLINK("http://evil.example")'
+    assert first[french("Retention periods")] == "Durée de la convention"
+    assert first[french("Categories of recipients")] == '\'=HYPERLINK("http://evil.example")'
     assert dpo.get(f"/records/{record.id}/export.csv?version=3").status_code == 404
 
 
@@ -584,8 +578,8 @@ def test_set_csv_for_the_dpo_and_the_auditor(app: Flask, world: dict[str, Any], 
             "Commune de Manosque",
             "Commune de Sisteron",
         ]
-        processing = header.index(t(app, "Categories of processing carried out on behalf of the controller"))
-        purposes = header.index(t(app, "Purposes of the processing"))
+        processing = header.index(french("Categories of processing carried out on behalf of the controller"))
+        purposes = header.index(french("Purposes of the processing"))
         assert rows[1][purposes] and not rows[1][processing]
         assert rows[2][processing] == "Inscriptions des usagers au portail" and not rows[2][purposes]
 
@@ -604,14 +598,14 @@ def test_record_pdf(app: Flask, world: dict[str, Any], sign_in_as: Any) -> None:
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
     text = pdf_text(response.data)
-    assert t(app, "Processor's record (GDPR art. 30(2))") in text
+    assert french("Processor's record (GDPR art. 30(2))") in text
     assert "Commune de Manosque" in text
-    assert t(app, "Categories of processing carried out on behalf of the controller") in text
+    assert french("Categories of processing carried out on behalf of the controller") in text
     assert "Inscriptions des usagers au portail" in text
     assert "Fin du contrat" in text and "Aucun" in text and "Décalog" not in text
     old = pdf_text(librarian.get(f"/records/{record.id}/export.pdf?version=1").data)
     assert "Décalog — SIGB" in old
-    assert t(app, "not the current version (%(number)d)", number=2) in old
+    assert french("not the current version (%(number)d)", number=2) in old
 
 
 def test_set_pdf_is_scoped(world: dict[str, Any], sign_in_as: Any) -> None:

@@ -14,25 +14,20 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale
 from pypdf import PdfReader
 
 from compliance.processor import services as processor
 from compliance.processor.services import GrantData
 from compliance.staff_lists import integrity, review, services
 from compliance.staff_lists.models import StaffListRequest, StaffListSnapshot, StaffRequestStatus
+from tests.conftest import french
 from vigie.crypto import keyring
 from vigie.database import utcnow
 from vigie.deadlines.calendar import paris_date
 from vigie.deadlines.models import Deadline, DeadlineState
 from vigie.extensions import db
 from vigie.mail.models import OutboxMessage
-
-
-def t(app: Flask, message: str, **values: Any) -> str:
-    """A message as the French pages show it (the msgid while it has no translation)."""
-    with app.test_request_context(), force_locale("fr"):
-        return gettext(message, **values)
 
 
 def text(response: Any) -> str:
@@ -106,7 +101,7 @@ def test_the_dpo_asks_and_the_partner_certifies_through_the_forms(
     ):
         refused = dpo.post(f"/staff-lists/partners/{org_id}/ask", {"due_date": bad, "note": "Pour le comité"})
         assert refused.status_code == 422, bad
-        assert t(app, message) in text(refused) and "Pour le comité" in text(refused)
+        assert french(message) in text(refused) and "Pour le comité" in text(refused)
     assert requests_of(world) == []
 
     due = paris_date(utcnow()) + timedelta(days=10)
@@ -136,7 +131,7 @@ def test_the_dpo_asks_and_the_partner_certifies_through_the_forms(
 
     # Not ticked: refused, nothing frozen.
     unticked = partner.post("/staff-lists/certify", {})
-    assert unticked.status_code == 422 and t(app, "Tick the box to certify the list.") in text(unticked)
+    assert unticked.status_code == 422 and french("Tick the box to certify the list.") in text(unticked)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(StaffListSnapshot)) == 0
 
     certified = partner.post("/staff-lists/certify", {"confirm": "y"})
@@ -148,7 +143,7 @@ def test_the_dpo_asks_and_the_partner_certifies_through_the_forms(
     shown = partner.get(certified.headers["Location"])
     assert shown.status_code == 200
     assert snapshot.content_hash in text(shown) and snapshot.signature in text(shown)
-    assert f'status-met_on_time">{t(app, "valid")}</span>' in text(shown) and "Alice Martin" in text(shown)
+    assert f'status-met_on_time">{french("valid")}</span>' in text(shown) and "Alice Martin" in text(shown)
 
     (staff_request,) = requests_of(world)
     assert staff_request.status == StaffRequestStatus.FULFILLED
@@ -159,7 +154,7 @@ def test_the_dpo_asks_and_the_partner_certifies_through_the_forms(
     # The DPO reads it in the partner's history and in the overview.
     history = dpo.get(f"/staff-lists/partners/{org_id}")
     assert history.status_code == 200
-    assert f"/staff-lists/snapshots/{snapshot.id}" in text(history) and t(app, "certified on time") in text(
+    assert f"/staff-lists/snapshots/{snapshot.id}" in text(history) and french("certified on time") in text(
         history
     )
     overview = dpo.get("/staff-lists/")
@@ -220,17 +215,17 @@ def test_a_list_changed_after_certification_shows_as_tampered(
     db.session.commit()
     dpo = sign_in_as(world["dpo"])
     page = text(dpo.get(f"/staff-lists/snapshots/{snapshot.id}"))
-    assert t(app, "TAMPERED") in page and "Directrice" in page
-    assert t(app, "The list no longer matches its hash: it was changed after certification.") in page
-    assert t(app, "TAMPERED") in text(dpo.get(f"/staff-lists/partners/{world['library'].id}"))
-    assert t(app, "TAMPERED") in pdf_text(dpo.get(f"/staff-lists/snapshots/{snapshot.id}/list.pdf").data)
+    assert french("TAMPERED") in page and "Directrice" in page
+    assert french("The list no longer matches its hash: it was changed after certification.") in page
+    assert french("TAMPERED") in text(dpo.get(f"/staff-lists/partners/{world['library'].id}"))
+    assert french("TAMPERED") in pdf_text(dpo.get(f"/staff-lists/snapshots/{snapshot.id}/list.pdf").data)
     lines = list(
         csv.reader(
             io.StringIO(dpo.get(f"/staff-lists/snapshots/{snapshot.id}/list.csv").data.decode("utf-8-sig")),
             delimiter=";",
         )
     )
-    assert [t(app, "Seal"), t(app, "TAMPERED")] in lines
+    assert [french("Seal"), french("TAMPERED")] in lines
 
     # The hash changed as well: the signature gives it away.
     new_hash = integrity.content_hash(
@@ -250,10 +245,9 @@ def test_a_list_changed_after_certification_shows_as_tampered(
     )
     db.session.commit()
     page = text(dpo.get(f"/staff-lists/snapshots/{snapshot.id}"))
-    assert new_hash in page and t(app, "TAMPERED") in page
+    assert new_hash in page and french("TAMPERED") in page
     assert (
-        t(
-            app,
+        french(
             "The hash is not the one Vigie signed: the list and its hash were changed after certification.",
         )
         in page
@@ -275,7 +269,7 @@ def test_the_pdf_carries_the_hash_who_and_when(app: Flask, world: dict[str, Any]
         "Alice Martin",
         "alice@gap.example",
         "Directrice",
-        t(app, "valid"),
+        french("valid"),
     ):
         assert expected in content, expected
     with app.test_request_context(), force_locale("fr"):
@@ -301,18 +295,18 @@ def test_the_csv_holds_the_facts_then_the_people(app: Flask, world: dict[str, An
     assert raw.startswith("\ufeff")
     lines = list(csv.reader(io.StringIO(raw.lstrip("\ufeff")), delimiter=";"))
     facts = {line[0]: line[1] for line in lines[:7]}
-    assert facts[t(app, "Certified list of authorised staff")] == "Médiathèque de Gap"
-    assert facts[t(app, "Certified by")] == world["librarian"].name
-    assert facts[t(app, "SHA-256")] == snapshot.content_hash
-    assert facts[t(app, "Signature (HMAC-SHA256)")] == snapshot.signature
-    assert facts[t(app, "People")] == "2" and facts[t(app, "Seal")] == t(app, "valid")
+    assert facts[french("Certified list of authorised staff")] == "Médiathèque de Gap"
+    assert facts[french("Certified by")] == world["librarian"].name
+    assert facts[french("SHA-256")] == snapshot.content_hash
+    assert facts[french("Signature (HMAC-SHA256)")] == snapshot.signature
+    assert facts[french("People")] == "2" and facts[french("Seal")] == french("valid")
     assert lines[7] == []
-    assert lines[8][0] == t(app, "Name")
+    assert lines[8][0] == french("Name")
     assert lines[9] == [
         "Alice Martin",
         "alice@gap.example",
         '\'=HYPERLINK("http://x")',  # a formula, defused
-        t(app, "Statistics"),
+        french("Statistics"),
         "2025-01-06",
         alice.granted_by,
     ]
@@ -325,7 +319,7 @@ def test_the_csv_holds_the_facts_then_the_people(app: Flask, world: dict[str, An
 def test_the_changes_between_two_lists(app: Flask, world: dict[str, Any], sign_in_as: Any) -> None:
     org_id = world["library"].id
     dpo = sign_in_as(world["dpo"])
-    assert t(app, "No list certified yet.") in text(dpo.get(f"/staff-lists/partners/{org_id}/changes"))
+    assert french("No list certified yet.") in text(dpo.get(f"/staff-lists/partners/{org_id}/changes"))
 
     alice = grant(world, "Alice Martin", email="alice@gap.example", function="Agent d'accueil")
     bruno = grant(world, "Bruno Durand", function="Bibliothécaire")
