@@ -20,8 +20,9 @@ from flask_babel import force_locale
 from governance.conventions import services
 from governance.conventions.models import Amendment, Convention, ConventionStatus, FormalNotice
 from tests import test_conventions_web
+from tests.conftest import french
 from tests.test_conventions import REFERENCE_ACK, _deliberation, _signed
-from tests.test_conventions_web import field_error, plain, prefixed, reload, t, transmitted
+from tests.test_conventions_web import field_error, plain, prefixed, reload, transmitted
 from vigie.errors import ValidationFailed
 from vigie.extensions import db
 
@@ -233,7 +234,7 @@ def test_the_notice_answer_and_termination_forms_refuse_a_day_to_come(
     convention = transmitted(legal, parties["partner"])
     today = services.today()
     tomorrow = (today + timedelta(days=1)).isoformat()
-    in_future = t(app, "In the future.")
+    in_future = french("In the future.")
 
     refused = legal.post(
         f"/conventions/{convention.id}/notices",
